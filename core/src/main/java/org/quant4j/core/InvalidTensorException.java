@@ -5,4 +5,8 @@ public class InvalidTensorException extends QuantizationException {
     public InvalidTensorException(String message) {
         super(message);
     }
+
+    public InvalidTensorException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

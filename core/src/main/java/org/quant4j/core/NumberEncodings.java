@@ -9,7 +9,8 @@ import org.quant4j.core.formats.MiniFloat;
  * Encode/decode pairs of the {@link NumberEncoding}s (little-endian), and rounding of a float to the
  * nearest value representable in one (round-to-nearest-even; FP16/BF16/E4M3 saturate to their
  * largest finite value, E8M0 rounds to the nearest power of two in log scale, clamped to
- * {@code 2^-127..2^127}).
+ * {@code 2^-127..2^127}), or up to the next representable value ({@link #roundUp}, for scales that
+ * must cover a range).
  */
 public final class NumberEncodings {
     private NumberEncodings() {}
@@ -23,6 +24,58 @@ public final class NumberEncodings {
             case E8M0 -> e8m0ToFloat(floatToE8m0(v));
             case E4M3 -> MiniFloat.E4M3.decode(MiniFloat.E4M3.encode(v));
         };
+    }
+
+    /**
+     * The smallest value representable in {@code e} that is {@code >= v} (rounding toward +∞), for
+     * scales that must cover a range; {@code +∞} when {@code v} is above the largest finite value of
+     * {@code e}, so the caller can report the overflow. E8M0 has positive values only: everything up
+     * to {@code 2^-127} gives {@code 2^-127}. FP32, UINT and DQ8: {@code v} unchanged, as {@link #round}.
+     */
+    public static float roundUp(NumberEncoding e, float v) {
+        return switch (e) {
+            case FP32, UINT, DQ8 -> v;
+            case FP16 -> {
+                int h = Half.fromFloat(v);
+                yield Half.toFloat(h) >= v ? Half.toFloat(h) : Half.toFloat(nextUp(h, 0x8000));
+            }
+            case BF16 -> {
+                int h = floatToBf16(v);
+                yield bf16ToFloat(h) >= v ? bf16ToFloat(h) : bf16ToFloat(nextUp(h, 0x8000));
+            }
+            case E8M0 -> e8m0RoundUp(v);
+            case E4M3 -> {
+                int c = MiniFloat.E4M3.encode(v);
+                if (MiniFloat.E4M3.decode(c) >= v) {
+                    yield MiniFloat.E4M3.decode(c);
+                }
+                int up = nextUp(c, 0x80);
+                yield (up & 0x7F) == 0x7F ? Float.POSITIVE_INFINITY : MiniFloat.E4M3.decode(up); // 0x7F is NaN
+            }
+        };
+    }
+
+    /** The next larger value of a sign-magnitude code whose magnitude codes are ordered like the values. */
+    private static int nextUp(int code, int signBit) {
+        if ((code & signBit) == 0) {
+            return code + 1;
+        }
+        return (code & ~signBit) == 0 ? 1 : code - 1;
+    }
+
+    private static float e8m0RoundUp(float v) {
+        if (!(v > 0x1p-127f)) {
+            return 0x1p-127f;
+        }
+        if (v > 0x1p127f) {
+            return Float.POSITIVE_INFINITY;
+        }
+        int exp = Math.getExponent(v);
+        if (exp < Float.MIN_EXPONENT) { // subnormal between 2^-127 and 2^-126
+            return 0x1p-126f;
+        }
+        float pow = Math.scalb(1f, exp);
+        return v == pow ? pow : Math.scalb(1f, exp + 1);
     }
 
     public static long byteLength(NumberEncoding e, int bits, int count) {
@@ -110,14 +163,21 @@ public final class NumberEncodings {
         return out;
     }
 
-    /** bfloat16 bits of {@code v}, round-to-nearest-even (NaN stays NaN). */
+    /**
+     * bfloat16 bits of {@code v}, round-to-nearest-even; finite values that would round beyond the
+     * largest finite bfloat16 (±3.3895314e38) saturate to it, ±∞ stay ±∞ and NaN stays NaN.
+     */
     public static int floatToBf16(float v) {
         int x = Float.floatToRawIntBits(v);
         if (Float.isNaN(v)) {
             return (x >>> 16) | 0x40;
         }
+        if (Float.isInfinite(v)) {
+            return x >>> 16;
+        }
         int lsb = (x >>> 16) & 1;
-        return ((x + 0x7FFF + lsb) >>> 16) & 0xFFFF;
+        int h = ((x + 0x7FFF + lsb) >>> 16) & 0xFFFF;
+        return (h & 0x7FFF) == 0x7F80 ? (h & 0x8000) | 0x7F7F : h;
     }
 
     public static float bf16ToFloat(int bits) {

@@ -45,11 +45,16 @@ public final class Quantizer {
      *
      * @param name names the tensor in error messages
      * @throws InvalidTensorException for NaN/Inf values, an empty tensor, a shape that does not match
-     *                                the data, or a group size that does not divide the row width
+     *                                the data, a group size that does not divide the row width, or
+     *                                values the spec's scale encoding cannot reach
      */
     public static QuantizedTensor quantize(String name, float[] data, long[] shape, QuantSpec spec) {
         validate(name, data, shape, spec);
-        return codec(spec.format()).quantize(data, shape, spec);
+        try {
+            return codec(spec.format()).quantize(data, shape, spec);
+        } catch (InvalidTensorException e) {
+            throw new InvalidTensorException("tensor '" + name + "' (" + spec + "), " + e.getMessage(), e);
+        }
     }
 
     /** The checks {@link #quantize} makes, for callers that quantize block by block themselves. */

@@ -1,18 +1,102 @@
 package org.quant4j.core.formats;
 
+import org.quant4j.core.BitPacker;
+import org.quant4j.core.EncodedArray;
 import org.quant4j.core.FormatCodec;
+import org.quant4j.core.NumberEncoding;
+import org.quant4j.core.NumberEncodings;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedTensor;
 
-/** Placeholder until the codec lands. */
+/**
+ * BitNet b1.58 ternary weights (Ma et al. 2024, "The Era of 1-bit LLMs", eq. 1-3): per block the
+ * absmean {@code γ = mean(|W|)}, then {@code W~ = RoundClip(W / γ, -1, 1)} with
+ * {@code RoundClip(x, a, b) = max(a, min(b, round(x)))}. The paper writes {@code γ + ε}; the
+ * authors' reference code ("Training Tips, Code and FAQ", {@code weight_quant}) clamps instead,
+ * {@code γ = max(mean|W|, 1e-5)}, which is what is done here. The divisor is the scale as stored
+ * (γ rounded to the spec's scale encoding), so a weight dequantizes exactly to
+ * {@code W~ · stored γ}. Codes {@code W~ + 1 ∈ {0, 1, 2}} are packed five per byte
+ * ({@link BitPacker#packTernary}). The paper scales per tensor; any granularity works.
+ */
 public final class TernaryCodec implements FormatCodec {
+    /** The reference code's lower bound on γ, which also keeps an all-zero block from dividing by zero. */
+    public static final float EPS = 1e-5f;
+
     @Override
     public QuantizedTensor quantize(float[] data, long[] shape, QuantSpec spec) {
-        throw new UnsupportedOperationException("TODO: implement");
+        TensorBlocks blocks = TensorBlocks.of(shape, spec.granularity(), data.length);
+        float[] scales = absMeans(blocks, data);
+        NumberEncoding encoding = spec.scaleEncoding();
+        for (int b = 0; b < scales.length; b++) {
+            scales[b] = storedScale(encoding, scales[b]);
+        }
+        EncodedArray stored = EncodedArray.encode(encoding, spec.bits(), scales);
+        float[] s = stored.values();
+        byte[] packed = new byte[(data.length + 4) / 5];
+        blocks.forEachChunk((chunk, from, to, scratch) -> {
+            blocks.forEachSegment(from, to, (b, i, end) -> codes(data, i, end - i, s[b], scratch, i - from));
+            BitPacker.packTernary(scratch, 0, to - from, packed, from / 5);
+        });
+        return new QuantizedTensor(spec, shape, packed, stored, null, 1f);
     }
 
     @Override
     public void dequantize(QuantizedTensor t, float[] out) {
-        throw new UnsupportedOperationException("TODO: implement");
+        if (out.length != t.size()) {
+            throw new IllegalArgumentException("output has " + out.length + " elements, the tensor " + t.size());
+        }
+        TensorBlocks blocks = TensorBlocks.of(t.shape(), t.spec().granularity(), out.length);
+        float[] s = t.scales().values();
+        byte[] packed = t.codes();
+        blocks.forEachChunk((chunk, from, to, scratch) -> {
+            BitPacker.unpackTernary(packed, from / 5, to - from, scratch, 0);
+            blocks.forEachSegment(from, to, (b, i, end) -> {
+                float scale = s[b];
+                for (int k = i; k < end; k++) {
+                    out[k] = (scratch[k - from] - 1) * scale;
+                }
+            });
+        });
+    }
+
+    /** {@code max(γ, EPS)} rounded to the encoding, never to zero (E4M3 cannot hold 1e-5). */
+    static float storedScale(NumberEncoding encoding, float gamma) {
+        float g = Math.max(gamma, EPS);
+        float r = NumberEncodings.round(encoding, g);
+        return r > 0 ? r : NumberEncodings.roundUp(encoding, g);
+    }
+
+    /** {@code RoundClip(x / scale, -1, 1) + 1} for each element. */
+    private static void codes(float[] data, int offset, int length, float scale, byte[] codes, int codeOffset) {
+        for (int i = 0; i < length; i++) {
+            float v = Math.min(Math.max(data[offset + i] / scale, -1f), 1f);
+            codes[codeOffset + i] = (byte) ((int) Math.rint(v) + 1);
+        }
+    }
+
+    /** Mean |x| per block (summed in double; a tensor-wide block sums chunk partials in chunk order). */
+    private static float[] absMeans(TensorBlocks blocks, float[] data) {
+        float[] means = new float[blocks.count()];
+        int length = blocks.length();
+        if (blocks.count() == 1) {
+            double[] sums = new double[blocks.chunkCount()];
+            blocks.forEachChunk((chunk, from, to, scratch) -> sums[chunk] = absSum(data, from, to));
+            double total = 0;
+            for (double v : sums) {
+                total += v;
+            }
+            means[0] = (float) (total / length);
+            return means;
+        }
+        blocks.forEachBlock(b -> means[b] = (float) (absSum(data, b * length, b * length + length) / length));
+        return means;
+    }
+
+    private static double absSum(float[] data, int from, int to) {
+        double sum = 0;
+        for (int i = from; i < to; i++) {
+            sum += Math.abs(data[i]);
+        }
+        return sum;
     }
 }
