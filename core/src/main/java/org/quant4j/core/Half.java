@@ -17,12 +17,8 @@ public final class Half {
         if (a >= 65520f) { // rounds beyond the largest finite half
             return sign | 0x7BFF;
         }
-        if (a < 6.1035156e-5f) { // subnormal half (or zero): quantum 2^-24, RNE via float addition
-            int m = Math.round(a * 16777216f);
-            if (m * 1f == a * 16777216f + 0.5f && (m & 1) == 1) {
-                m--; // Math.round rounds half up; make it half-even
-            }
-            return sign | m;
+        if (a < 6.1035156e-5f) { // subnormal half (or zero): quantum 2^-24; a·2^24 is exact, rint is half-even
+            return sign | (int) Math.rint(a * 16777216f);
         }
         int ax = x & 0x7FFFFFFF;
         int e = (ax >>> 23) - 127 + 15;

@@ -32,9 +32,16 @@ public final class IntCodec implements FormatCodec {
         int bits = spec.bits();
         byte[] packed = new byte[Math.toIntExact(BitPacker.packedLength(Format.INT, bits, data.length))];
         blocks.forEachChunk((chunk, from, to, scratch) -> {
+            float[] values = scratch.values;
+            byte[] codes = scratch.codes;
+            int length = to - from;
+            System.arraycopy(data, from, values, 0, length);
             blocks.forEachSegment(from, to,
-                    (b, i, end) -> grid.codes(data, i, end - i, s[b], z[b], scratch, i - from));
-            BitPacker.pack(scratch, 0, to - from, bits, packed, from / 8 * bits);
+                    (b, i, end) -> grid.codesInPlace(values, i - from, end - from, s[b], z[b]));
+            for (int k = 0; k < length; k++) {
+                codes[k] = (byte) (int) values[k];
+            }
+            BitPacker.pack(codes, 0, length, bits, packed, from / 8 * bits);
         });
         return new QuantizedTensor(spec, shape, packed, storedScales, storedZeros, 1f);
     }
@@ -53,9 +60,10 @@ public final class IntCodec implements FormatCodec {
         float symmetricZero = 1 << (bits - 1);
         byte[] packed = t.codes();
         blocks.forEachChunk((chunk, from, to, scratch) -> {
-            BitPacker.unpack(packed, from / 8 * bits, to - from, bits, scratch, 0);
+            byte[] codes = scratch.codes;
+            BitPacker.unpack(packed, from / 8 * bits, to - from, bits, codes, 0);
             blocks.forEachSegment(from, to, (b, i, end) ->
-                    grid.values(scratch, i - from, end - i, s[b], z == null ? symmetricZero : z[b], out, i));
+                    grid.values(codes, i - from, end - i, s[b], z == null ? symmetricZero : z[b], out, i));
         });
     }
 
@@ -65,7 +73,7 @@ public final class IntCodec implements FormatCodec {
             float[] mins = new float[blocks.chunkCount()];
             float[] maxs = new float[blocks.chunkCount()];
             blocks.forEachChunk((chunk, from, to, scratch) -> {
-                float min = 0f;
+                float min = 0f; // both grids contain 0 (see IntGrid.fit)
                 float max = 0f;
                 for (int i = from; i < to; i++) {
                     min = Math.min(min, data[i]);
@@ -85,13 +93,11 @@ public final class IntCodec implements FormatCodec {
         }
         int length = blocks.length();
         blocks.forEachBlock(b -> {
-            float min = 0f;
-            float max = 0f;
-            for (int i = b * length, end = i + length; i < end; i++) {
-                min = Math.min(min, data[i]);
-                max = Math.max(max, data[i]);
+            try {
+                store(b, grid.fit(data, b * length, length), scales, zeros);
+            } catch (InvalidTensorException e) {
+                throw located(blocks, b, e);
             }
-            store(b, fitBlock(grid, blocks, b, min, max), scales, zeros);
         });
     }
 
@@ -99,8 +105,12 @@ public final class IntCodec implements FormatCodec {
         try {
             return grid.fitRange(min, max);
         } catch (InvalidTensorException e) {
-            throw new InvalidTensorException(blocks.describe(b) + ": " + e.getMessage());
+            throw located(blocks, b, e);
         }
+    }
+
+    private static InvalidTensorException located(TensorBlocks blocks, int b, InvalidTensorException e) {
+        return new InvalidTensorException(blocks.describe(b) + ": " + e.getMessage(), e);
     }
 
     private static void store(int b, IntGrid.Params p, float[] scales, float[] zeros) {

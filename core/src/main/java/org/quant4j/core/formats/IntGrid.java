@@ -34,6 +34,9 @@ import org.quant4j.core.QuantSpec;
  * {@code ±3e38} has a point at {@code -4e38}).
  */
 public final class IntGrid {
+    /** {@code 1.5·2^23}: a float sum with it has no fraction bits (see {@link #roundHalfEven}). */
+    private static final float ROUNDER = 0x1.8p23f;
+
     private final int bits;
     private final boolean symmetric;
     private final NumberEncoding scaleEncoding;
@@ -117,12 +120,18 @@ public final class IntGrid {
 
     /** Parameters of the block {@code data[offset .. offset+length)}. */
     public Params fit(float[] data, int offset, int length) {
-        return fit(data, offset, length, 1);
+        float min = 0f; // both grids contain 0, so starting the range there changes nothing
+        float max = 0f;
+        for (int i = offset, end = offset + length; i < end; i++) {
+            min = Math.min(min, data[i]);
+            max = Math.max(max, data[i]);
+        }
+        return fitRange(min, max);
     }
 
     /** Parameters of the block {@code data[offset + k·stride]}, {@code k < length} (e.g. a column of a row-major matrix). */
     public Params fit(float[] data, int offset, int length, int stride) {
-        float min = 0f; // both grids contain 0, so starting the range there changes nothing
+        float min = 0f;
         float max = 0f;
         for (int k = 0, i = offset; k < length; k++, i += stride) {
             float v = data[i];
@@ -174,6 +183,26 @@ public final class IntGrid {
         }
     }
 
+    /**
+     * In place: replaces {@code buf[from .. to)} by the codes of its values (as floats, equal to
+     * {@link #code}). Reading and writing the same index lets the JIT vectorize the loop.
+     */
+    void codesInPlace(float[] buf, int from, int to, float scale, float zero) {
+        if (integerZero) {
+            float lo = -zero;
+            float hi = maxCode - zero;
+            for (int i = from; i < to; i++) {
+                float v = Math.min(Math.max(buf[i] / scale, lo), hi);
+                buf[i] = ((v + ROUNDER) - ROUNDER) + zero;
+            }
+        } else {
+            for (int i = from; i < to; i++) {
+                float v = Math.min(Math.max(buf[i] / scale + zero, 0f), maxCode);
+                buf[i] = (v + ROUNDER) - ROUNDER;
+            }
+        }
+    }
+
     /** Values of {@code length} unpacked codes into {@code out[outOffset ..)}; equal to {@link #value} element by element. */
     public void values(byte[] codes, int codeOffset, int length, float scale, float zero, float[] out, int outOffset) {
         if (mayOverflow(scale, zero)) {
@@ -221,7 +250,7 @@ public final class IntGrid {
      * {@code 1.5·2^23} has no fraction bits, so the addition itself rounds. Callers clamp first.
      */
     private static int roundHalfEven(float v) {
-        return (int) ((v + 0x1.8p23f) - 0x1.8p23f);
+        return (int) ((v + ROUNDER) - ROUNDER);
     }
 
     /**

@@ -60,9 +60,20 @@ final class TensorBlocks {
         return length == cols ? "row " + row : "row " + row + ", columns " + col + ".." + (col + length - 1);
     }
 
+    /** Per-thread buffers of {@link #CHUNK} elements, reused from chunk to chunk. */
+    static final class Scratch {
+        final byte[] codes;
+        final float[] values;
+
+        Scratch(int length) {
+            codes = new byte[length];
+            values = new float[length];
+        }
+    }
+
     interface ChunkBody {
-        /** Handles elements {@code [from, to)}, chunk number {@code chunk}, with a {@link #CHUNK}-byte scratch buffer. */
-        void run(int chunk, int from, int to, byte[] scratch);
+        /** Handles elements {@code [from, to)}, chunk number {@code chunk}, with scratch buffers of at least {@code to - from}. */
+        void run(int chunk, int from, int to, Scratch scratch);
     }
 
     interface SegmentBody {
@@ -73,17 +84,17 @@ final class TensorBlocks {
     /**
      * Runs {@code body} over consecutive chunks of {@link #CHUNK} elements (the last may be shorter)
      * covering the tensor; in parallel on the common pool when there are several chunks. Each thread
-     * reuses one scratch buffer for its run of chunks.
+     * reuses one {@link Scratch} for its run of chunks.
      */
     void forEachChunk(ChunkBody body) {
         int chunks = chunkCount();
         if (chunks <= 1) {
-            body.run(0, 0, size, new byte[Math.min(size, CHUNK)]);
+            body.run(0, 0, size, new Scratch(Math.min(size, CHUNK)));
             return;
         }
         int slices = Math.min(chunks, 4 * (ForkJoinPool.getCommonPoolParallelism() + 1)); // + the calling thread
         IntStream.range(0, slices).parallel().forEach(s -> {
-            byte[] scratch = new byte[CHUNK];
+            Scratch scratch = new Scratch(CHUNK);
             int first = (int) ((long) chunks * s / slices);
             int last = (int) ((long) chunks * (s + 1) / slices);
             for (int c = first; c < last; c++) {

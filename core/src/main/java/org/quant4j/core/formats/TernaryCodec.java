@@ -34,8 +34,8 @@ public final class TernaryCodec implements FormatCodec {
         float[] s = stored.values();
         byte[] packed = new byte[(data.length + 4) / 5];
         blocks.forEachChunk((chunk, from, to, scratch) -> {
-            blocks.forEachSegment(from, to, (b, i, end) -> codes(data, i, end - i, s[b], scratch, i - from));
-            BitPacker.packTernary(scratch, 0, to - from, packed, from / 5);
+            blocks.forEachSegment(from, to, (b, i, end) -> codes(data, i, end - i, s[b], scratch.codes, i - from));
+            BitPacker.packTernary(scratch.codes, 0, to - from, packed, from / 5);
         });
         return new QuantizedTensor(spec, shape, packed, stored, null, 1f);
     }
@@ -49,11 +49,12 @@ public final class TernaryCodec implements FormatCodec {
         float[] s = t.scales().values();
         byte[] packed = t.codes();
         blocks.forEachChunk((chunk, from, to, scratch) -> {
-            BitPacker.unpackTernary(packed, from / 5, to - from, scratch, 0);
+            byte[] codes = scratch.codes;
+            BitPacker.unpackTernary(packed, from / 5, to - from, codes, 0);
             blocks.forEachSegment(from, to, (b, i, end) -> {
                 float scale = s[b];
                 for (int k = i; k < end; k++) {
-                    out[k] = (scratch[k - from] - 1) * scale;
+                    out[k] = (codes[k - from] - 1) * scale;
                 }
             });
         });
