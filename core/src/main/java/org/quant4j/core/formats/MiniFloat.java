@@ -19,6 +19,10 @@ package org.quant4j.core.formats;
  * allocation); decoding reads a table built from the format's definition.
  */
 public final class MiniFloat implements ElementCodebook {
+    /** 2^23: adding it to a value in [0, 2^23) rounds the value to an integer, ties to even. */
+    private static final float ROUND_TO_INT = 8388608f;
+    private static final int ROUND_TO_INT_BITS = Float.floatToRawIntBits(ROUND_TO_INT);
+
     /** OCP OFP8 E4M3: bias 7, no infinities, S.1111.111 is NaN, max 448, min subnormal 2^-9. */
     public static final MiniFloat E4M3 = new MiniFloat("E4M3", 4, 3, 7, Specials.ALL_ONES_IS_NAN);
     /** OCP OFP8 E5M2: bias 15, IEEE-like (Inf and NaN at exponent 31), max 57344, min subnormal 2^-16. */
@@ -27,10 +31,6 @@ public final class MiniFloat implements ElementCodebook {
     public static final MiniFloat E2M1 = new MiniFloat("E2M1", 2, 1, 1, Specials.NONE);
 
     private enum Specials { NONE, ALL_ONES_IS_NAN, IEEE }
-
-    /** 2^23: adding it to a value in [0, 2^23) rounds the value to an integer, ties to even. */
-    private static final float ROUND_TO_INT = 8388608f;
-    private static final int ROUND_TO_INT_BITS = Float.floatToRawIntBits(ROUND_TO_INT);
 
     private final String name;
     private final int exponentBits;

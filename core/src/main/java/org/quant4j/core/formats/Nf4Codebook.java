@@ -5,16 +5,13 @@ package org.quant4j.core.formats;
  * Quantization"), with the float values of bitsandbytes ({@code create_normal_map(offset=0.9677083)},
  * the NF4 lookup table of its CUDA kernels): code 0 is -1, code 7 is exactly 0, code 15 is +1.
  *
- * <p>Encoding uses bitsandbytes' decision thresholds: threshold {@code k} is the midpoint of values
- * {@code k} and {@code k+1} (computed exactly, rounded to float — the literals of bitsandbytes'
- * {@code dQuantizeNF4} tree) and a value gets code {@code k+1} when it is strictly greater than
- * threshold {@code k}. So the nearest value wins, and a value exactly on a midpoint takes the lower
- * code (the more negative value). Values beyond ±1 saturate to ±1.
+ * <p>Encoding uses bitsandbytes' decision thresholds, the float literals of its {@code dQuantizeNF4}
+ * tree: threshold {@code k} is the midpoint of values {@code k} and {@code k+1} (printed to 16 digits,
+ * so it can sit one float ulp below the exactly rounded midpoint), and a value gets code {@code k+1}
+ * when it is strictly greater than threshold {@code k}. So the nearest value wins, and a value on a
+ * threshold takes the lower code (the more negative value). Values beyond ±1 saturate to ±1.
  */
 public final class Nf4Codebook implements ElementCodebook {
-    /** The codebook. */
-    public static final Nf4Codebook NF4 = new Nf4Codebook();
-
     private static final float[] VALUES = {
         -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
         -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
@@ -25,13 +22,20 @@ public final class Nf4Codebook implements ElementCodebook {
     /** Code of the value 0. */
     public static final int ZERO_CODE = 7;
 
-    private final float[] thresholds = new float[15];
+    /** Threshold k separates code k from code k+1 (bitsandbytes csrc/kernels.cu, dQuantizeNF4). */
+    private static final float[] THRESHOLDS = {
+        -0.8480964004993439f, -0.6106329262256622f, -0.4599952697753906f, -0.33967943489551544f,
+        -0.23460740596055984f, -0.13791173323988914f, -0.045525018125772476f, 0.03979014977812767f,
+        0.1202552504837513f, 0.2035212516784668f, 0.2920137718319893f, 0.3893125355243683f,
+        0.5016634166240692f, 0.6427869200706482f, 0.8614784181118011f,
+    };
 
-    private Nf4Codebook() {
-        for (int k = 0; k < 15; k++) {
-            thresholds[k] = (float) (((double) VALUES[k] + VALUES[k + 1]) / 2);
-        }
-    }
+    /** The codebook. */
+    public static final Nf4Codebook NF4 = new Nf4Codebook();
+
+    private final float[] thresholds = THRESHOLDS;
+
+    private Nf4Codebook() {}
 
     /**
      * The code of the nearest codebook value (midpoints go to the lower code): the number of
