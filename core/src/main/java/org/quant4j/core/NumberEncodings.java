@@ -110,14 +110,21 @@ public final class NumberEncodings {
         return out;
     }
 
-    /** bfloat16 bits of {@code v}, round-to-nearest-even (NaN stays NaN). */
+    /**
+     * bfloat16 bits of {@code v}, round-to-nearest-even; finite values that round beyond the largest
+     * finite bfloat16 (±3.3895e38) saturate to it, ±Inf stays ±Inf, NaN stays NaN.
+     */
     public static int floatToBf16(float v) {
         int x = Float.floatToRawIntBits(v);
         if (Float.isNaN(v)) {
             return (x >>> 16) | 0x40;
         }
         int lsb = (x >>> 16) & 1;
-        return ((x + 0x7FFF + lsb) >>> 16) & 0xFFFF;
+        int bf = ((x + 0x7FFF + lsb) >>> 16) & 0xFFFF;
+        if ((bf & 0x7FFF) == 0x7F80 && !Float.isInfinite(v)) {
+            return (bf & 0x8000) | 0x7F7F;
+        }
+        return bf;
     }
 
     public static float bf16ToFloat(int bits) {

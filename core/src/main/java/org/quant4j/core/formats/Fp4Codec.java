@@ -18,7 +18,8 @@ import org.quant4j.core.QuantizedTensor;
  *       {@code NVFP4QTensor}): an FP32 per-tensor scale {@code g = amax_tensor / (448·6)} kept in
  *       {@link QuantizedTensor#globalScale()}, E4M3 block scales {@code s = E4M3(amax_block / (6·g))},
  *       elements {@code E2M1(x / (s·g))}, values {@code decode · s · g}. A block whose scale rounds to
- *       E4M3 zero gets the smallest E4M3 subnormal; an all-zero block gets 1.</li>
+ *       E4M3 zero gets the smallest E4M3 subnormal; an all-zero block gets 1; {@code g} is at least
+ *       2^-126 (see {@link ScaleRules#nvfp4Global}).</li>
  *   <li>FP32 / FP16 / BF16: {@code scale = amax / 6} rounded to the encoding.</li>
  * </ul>
  */

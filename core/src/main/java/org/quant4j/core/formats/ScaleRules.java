@@ -41,15 +41,15 @@ final class ScaleRules {
 
     /**
      * NVFP4 per-tensor FP32 scale {@code amax / (448·6)} (NVIDIA TensorRT Model Optimizer,
-     * {@code NVFP4QTensor.get_weights_scaling_factor_2}); 1 for an all-zero tensor, the smallest float
-     * when the quotient underflows.
+     * {@code NVFP4QTensor.get_weights_scaling_factor_2}); 1 for an all-zero tensor. For a tensor whose
+     * amax is below {@code 448·6·2^-126} (≈ 3e-35) it is raised to the smallest normal float 2^-126, so
+     * that {@code blockScale · g} never underflows to 0 and stays exact for the smallest block scales.
      */
     static float nvfp4Global(float tensorAmax) {
         if (tensorAmax == 0) {
             return 1f;
         }
-        float g = tensorAmax / NVFP4_GLOBAL_RANGE;
-        return g > 0 ? g : Float.MIN_VALUE;
+        return Math.max(Float.MIN_NORMAL, tensorAmax / NVFP4_GLOBAL_RANGE);
     }
 
     /**
