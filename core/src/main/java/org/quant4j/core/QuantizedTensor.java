@@ -101,10 +101,19 @@ public final class QuantizedTensor {
         return Nd4j.create(dequantizeToArray(), shape, DataType.FLOAT);
     }
 
+    /**
+     * True when a per-tensor FP32 scale is stored: always for two-level scales (FP4 elements under E4M3
+     * block scales, NVFP4), even when it happens to be 1; otherwise when it differs from 1.
+     */
+    public boolean hasGlobalScale() {
+        return (spec.format() == Format.FP4_E2M1 && spec.scaleEncoding() == NumberEncoding.E4M3)
+                || globalScale != 1f;
+    }
+
     /** Bytes stored: codes, scales, zero points, and the global scale when there is one. */
     public long storageBytes() {
         return codes.length + scales.byteLength() + (zeros == null ? 0 : zeros.byteLength())
-                + (globalScale != 1f ? 4 : 0);
+                + (hasGlobalScale() ? 4 : 0);
     }
 
     /** True bits per weight, all stored bytes included. */
