@@ -1,0 +1,27 @@
+package org.quant4j.core.io;
+
+import java.util.List;
+import java.util.SortedMap;
+import org.quant4j.core.NumberEncoding;
+import org.quant4j.core.QuantSpec;
+
+/**
+ * What {@code manifest.json} says (format version 1): the model's metadata and, per tensor, where each of its
+ * parts is stored. Shapes are arrays: the records compare by identity and are never used as keys.
+ */
+record Manifest(String toolVersion, String sourceModel, SortedMap<String, String> metadata,
+                List<QuantizedEntry> quantized, List<FloatEntry> floats) {
+
+    /** One blob: zip entry name, length in bytes, CRC32 of its bytes. */
+    record Part(String entry, long bytes, long crc32) {}
+
+    /** A blob holding an encoded float array (scales or zero points) and how it is encoded. */
+    record ArrayPart(Part part, NumberEncoding encoding, int bits) {}
+
+    /** A quantized tensor; {@code zeros} is null when its spec is symmetric. */
+    record QuantizedEntry(String name, long[] shape, QuantSpec spec, float globalScale, Part codes, ArrayPart scales,
+                          ArrayPart zeros) {}
+
+    /** An fp32 tensor: little-endian IEEE binary32 values, row-major. */
+    record FloatEntry(String name, long[] shape, Part data) {}
+}

@@ -1,0 +1,29 @@
+package org.quant4j.core.io;
+
+/**
+ * The quant4j model file, format version 1: a zip archive (PKWARE APPNOTE.TXT) of uncompressed entries, in
+ * this order:
+ * <ol>
+ *   <li>{@code manifest.json}: format name and version, tool version, source model, metadata, and per tensor its
+ *       name, shape, {@code QuantSpec} JSON, global scale and, per part, the entry, byte length and CRC32;</li>
+ *   <li>one entry per part of each quantized tensor, in model order: {@code quantized/<i>.codes} (bit-packed
+ *       codes), {@code quantized/<i>.scales}, {@code quantized/<i>.zeros} (encoded arrays, as
+ *       {@code EncodedArray} stores them), then {@code float/<i>.data} per fp32 tensor (little-endian binary32).</li>
+ * </ol>
+ * The archive comment seals the whole file ({@link FileSeal}). Equal models give equal bytes.
+ */
+final class ModelFileFormat {
+    static final String FORMAT_NAME = "quant4j";
+    static final int FORMAT_VERSION = 1;
+    static final String MANIFEST_ENTRY = "manifest.json";
+
+    private ModelFileFormat() {}
+
+    static String quantizedEntry(int index, String part) {
+        return "quantized/" + index + "." + part;
+    }
+
+    static String floatEntry(int index) {
+        return "float/" + index + ".data";
+    }
+}

@@ -1,0 +1,200 @@
+package org.quant4j.core.io;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Enumeration;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+import org.quant4j.core.EncodedArray;
+import org.quant4j.core.FloatTensor;
+import org.quant4j.core.InvalidTensorException;
+import org.quant4j.core.QuantizationException;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.QuantizedTensor;
+
+/**
+ * Reads a quant4j model file ({@link ModelFileFormat}) and checks all of it: the archive's ends, the manifest's
+ * CRC, format name and version and consistency, every blob's length and CRC32 (a damaged blob is reported by
+ * tensor name), then the whole-file checksum, which also covers the archive fields {@code java.util.zip}
+ * ignores. Any single damaged byte, any truncation and any trailing data are {@link CorruptFileException}s whose
+ * message names the file, the tensor concerned and what is wrong.
+ */
+public final class ModelFileReader {
+    private ModelFileReader() {}
+
+    /**
+     * @throws CorruptFileException when the file is not a valid quant4j model file
+     * @throws IOException          when it cannot be read (missing, unreadable)
+     */
+    public static QuantizedModel read(Path file) throws IOException {
+        FileErrors errors = new FileErrors(file);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = channel.size();
+            FileSeal.checkEnds(channel, size, errors);
+            QuantizedModel model;
+            try (ZipFile zip = openZip(file, errors)) {
+                model = new Contents(zip, errors).read();
+            } catch (ZipException e) {
+                throw errors.corrupt("damaged zip structure: " + e.getMessage(), e);
+            }
+            FileSeal.verifyChecksum(channel, size, errors);
+            return model;
+        }
+    }
+
+    private static ZipFile openZip(Path file, FileErrors errors) throws IOException {
+        try {
+            return new ZipFile(file.toFile());
+        } catch (ZipException e) {
+            throw errors.corrupt("damaged zip structure: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // java.util.zip parses untrusted bytes; whatever it throws is about this file's structure
+            throw errors.corrupt("damaged zip structure: " + e, e);
+        }
+    }
+
+    /** The manifest and blobs of one opened archive. */
+    private static final class Contents {
+        private final ZipFile zip;
+        private final FileErrors errors;
+        private final Map<String, ZipEntry> entries = new LinkedHashMap<>();
+        private final Set<String> used = new HashSet<>();
+
+        Contents(ZipFile zip, FileErrors errors) {
+            this.zip = zip;
+            this.errors = errors;
+        }
+
+        QuantizedModel read() throws IOException {
+            for (Enumeration<? extends ZipEntry> all = zip.entries(); all.hasMoreElements(); ) {
+                ZipEntry e = all.nextElement();
+                if (entries.put(e.getName(), e) != null) {
+                    throw errors.corrupt("the archive holds two entries named '" + e.getName() + "'");
+                }
+            }
+            Manifest manifest = ManifestJson.read(readManifest(), errors);
+            try {
+                ManifestChecks.check(manifest);
+            } catch (InvalidTensorException e) {
+                throw errors.corrupt("inconsistent manifest: " + e.getMessage(), e);
+            }
+            QuantizedModel.Builder model = QuantizedModel.builder().sourceModel(manifest.sourceModel())
+                    .metadata(manifest.metadata());
+            for (Manifest.QuantizedEntry q : manifest.quantized()) {
+                model.addQuantized(q.name(), quantized(q));
+            }
+            for (Manifest.FloatEntry f : manifest.floats()) {
+                byte[] data = blob(f.name(), "data", f.data());
+                float[] values = new float[data.length / 4];
+                ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+                model.addFloat(f.name(), new FloatTensor(f.shape(), values));
+            }
+            for (String name : entries.keySet()) {
+                if (!used.contains(name)) {
+                    throw errors.corrupt("the archive holds an entry '" + name + "' that the manifest does not list");
+                }
+            }
+            return model.build();
+        }
+
+        private byte[] readManifest() throws IOException {
+            ZipEntry e = entries.get(ModelFileFormat.MANIFEST_ENTRY);
+            if (e == null) {
+                throw errors.corrupt("the archive has no " + ModelFileFormat.MANIFEST_ENTRY + ": not a quant4j model file");
+            }
+            byte[] json = bytes(e, e.getSize(), ModelFileFormat.MANIFEST_ENTRY, null);
+            long crc = crc32(json);
+            if (crc != e.getCrc()) {
+                throw errors.corrupt(ModelFileFormat.MANIFEST_ENTRY + " fails its CRC32 check (zip directory says "
+                        + FileSeal.hex(e.getCrc()) + ", computed " + FileSeal.hex(crc) + ")");
+            }
+            return json;
+        }
+
+        private QuantizedTensor quantized(Manifest.QuantizedEntry q) throws IOException {
+            byte[] codes = blob(q.name(), "codes", q.codes());
+            EncodedArray scales = array(q.name(), "scales", q.scales(), ManifestChecks.blockCount(q));
+            EncodedArray zeros = q.zeros() == null ? null
+                    : array(q.name(), "zeros", q.zeros(), scales.count());
+            try {
+                return new QuantizedTensor(q.spec(), q.shape(), codes, scales, zeros, q.globalScale());
+            } catch (QuantizationException e) {
+                throw errors.corruptTensor(q.name(), e.getMessage());
+            }
+        }
+
+        private EncodedArray array(String tensor, String role, Manifest.ArrayPart part, long count) throws IOException {
+            byte[] bytes = blob(tensor, role, part.part());
+            try {
+                return EncodedArray.fromBytes(part.encoding(), part.bits(), Math.toIntExact(count), bytes);
+            } catch (QuantizationException e) {
+                throw errors.corruptTensor(tensor, role + ": " + e.getMessage());
+            }
+        }
+
+        /** A blob's bytes after checking its entry, length and CRC32 against the manifest. */
+        private byte[] blob(String tensor, String role, Manifest.Part part) throws IOException {
+            ZipEntry e = entries.get(part.entry());
+            if (e == null) {
+                throw errors.corruptTensor(tensor, "the " + role + " entry '" + part.entry() + "' is missing");
+            }
+            used.add(part.entry());
+            if (e.getSize() != part.bytes()) {
+                throw errors.corruptTensor(tensor, "the zip directory says the " + role + " entry '" + part.entry()
+                        + "' holds " + e.getSize() + " bytes, the manifest says " + part.bytes());
+            }
+            byte[] data = bytes(e, part.bytes(), part.entry(), tensor);
+            long crc = crc32(data);
+            if (crc != part.crc32()) {
+                throw errors.corruptTensor(tensor, "the " + role + " (entry '" + part.entry() + "') fail their CRC32 "
+                        + "check (manifest says " + FileSeal.hex(part.crc32()) + ", computed " + FileSeal.hex(crc) + ")");
+            }
+            return data;
+        }
+
+        /** Reads an entry that the zip directory says is stored uncompressed with {@code length} bytes. */
+        private byte[] bytes(ZipEntry e, long length, String entry, String tensor) throws IOException {
+            if (e.getMethod() != ZipEntry.STORED) {
+                throw damaged(tensor, "entry '" + entry + "' is compressed (method " + e.getMethod()
+                        + "); quant4j stores every entry uncompressed");
+            }
+            if (length < 0 || length > Integer.MAX_VALUE - 8 || e.getCompressedSize() != length) {
+                throw damaged(tensor, "entry '" + entry + "' has inconsistent sizes in the zip directory ("
+                        + e.getSize() + " and " + e.getCompressedSize() + " bytes)");
+            }
+            used.add(entry);
+            byte[] data;
+            try (InputStream in = zip.getInputStream(e)) {
+                data = in.readNBytes((int) length);
+            } catch (EOFException eof) {
+                throw damaged(tensor, "entry '" + entry + "' ends early: " + eof.getMessage());
+            }
+            if (data.length != length) {
+                throw damaged(tensor, "entry '" + entry + "' ends after " + data.length + " of its " + length + " bytes");
+            }
+            return data;
+        }
+
+        private CorruptFileException damaged(String tensor, String problem) {
+            return tensor == null ? errors.corrupt(problem) : errors.corruptTensor(tensor, problem);
+        }
+    }
+
+    private static long crc32(byte[] data) {
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        return crc.getValue();
+    }
+}
