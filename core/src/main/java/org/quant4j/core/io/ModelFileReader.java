@@ -179,7 +179,7 @@ public final class ModelFileReader {
             try (InputStream in = zip.getInputStream(e)) {
                 data = in.readNBytes((int) length);
             } catch (EOFException eof) {
-                throw damaged(tensor, "entry '" + entry + "' ends early: " + eof.getMessage());
+                throw damaged(tensor, "entry '" + entry + "' ends early: the zip directory points past its data");
             }
             if (data.length != length) {
                 throw damaged(tensor, "entry '" + entry + "' ends after " + data.length + " of its " + length + " bytes");

@@ -128,7 +128,7 @@ class ModelFileManifestTest {
     void zeroPointsMustBePresentExactlyForAsymmetricSpecs() throws IOException {
         rejectsTensor(craft(m -> tensor(m, 0).remove("zeros")), "a.weight",
                 "an asymmetric spec (int4-asym-g8) needs zero points, but none are stored");
-        rejectsTensor(craft(m -> tensor(m, 2).set("zeros", tensor(m, 0).get("zeros").deepCopy().put("entry", "quantized/2.zeros"))),
+        rejectsTensor(craft(m -> tensor(m, 2).set("zeros", ((ObjectNode) tensor(m, 0).get("zeros").deepCopy()).put("entry", "quantized/2.zeros"))),
                 "c.weight",
                 "a symmetric spec (fp8_e5m2-channel) has no zero points, but some are stored");
     }
