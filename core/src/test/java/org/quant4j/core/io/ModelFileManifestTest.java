@@ -185,6 +185,8 @@ class ModelFileManifestTest {
     @Test
     void aHugeShapeIsRejectedWithoutAllocatingIt() throws IOException {
         rejectsTensor(craft(m -> shape(tensor(m, 1), 1L << 40, 1L << 40)), "b.weight", "has more elements than an array holds");
+        rejectsTensor(craft(m -> shape(floatTensor(m, 0), 600_000_000)), "a.bias",
+                "600000000 fp32 values do not fit in one entry");
     }
 
     private static ObjectNode tensor(ObjectNode manifest, int index) {
