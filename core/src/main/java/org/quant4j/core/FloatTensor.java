@@ -36,7 +36,7 @@ public record FloatTensor(long[] shape, float[] data) {
     }
 
     /** Number of elements. */
-    public int size() {
+    public long size() {
         return data.length;
     }
 

@@ -72,7 +72,7 @@ public final class QuantizedModel {
     public long storedBytes() {
         long bytes = 0;
         for (QuantizedTensor q : quantized.values()) bytes += q.storageBytes();
-        for (FloatTensor f : floats.values()) bytes += 4L * f.size();
+        for (FloatTensor f : floats.values()) bytes += 4 * f.size();
         return bytes;
     }
 

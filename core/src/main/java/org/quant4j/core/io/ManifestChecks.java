@@ -35,6 +35,10 @@ final class ManifestChecks {
             checkName(f.name(), names);
             checkEntry(f.name(), f.data(), entries);
             long n = elementCount(f.name(), f.shape());
+            if (4 * n > ModelFileFormat.MAX_ENTRY_BYTES) {
+                throw problem(f.name(), n + " fp32 values do not fit in one entry (at most "
+                        + ModelFileFormat.MAX_ENTRY_BYTES / 4 + ")");
+            }
             checkLength(f.name(), "data", f.data(), 4 * n, "shape " + Arrays.toString(f.shape()) + " has " + n
                     + " fp32 values = " + 4 * n + " bytes");
         }

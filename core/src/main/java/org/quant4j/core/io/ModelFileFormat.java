@@ -16,6 +16,8 @@ final class ModelFileFormat {
     static final String FORMAT_NAME = "quant4j";
     static final int FORMAT_VERSION = 1;
     static final String MANIFEST_ENTRY = "manifest.json";
+    /** The longest entry: one byte array. */
+    static final int MAX_ENTRY_BYTES = Integer.MAX_VALUE - 8;
 
     private ModelFileFormat() {}
 

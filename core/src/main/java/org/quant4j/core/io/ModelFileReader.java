@@ -45,7 +45,7 @@ public final class ModelFileReader {
             FileSeal.checkEnds(channel, size, errors);
             QuantizedModel model;
             try (ZipFile zip = openZip(file, errors)) {
-                model = new Contents(zip, errors).read();
+                model = new Contents(zip, size, errors).read();
             } catch (ZipException e) {
                 throw errors.corrupt("damaged zip structure: " + e.getMessage(), e);
             }
@@ -54,13 +54,13 @@ public final class ModelFileReader {
         }
     }
 
+    /** Opens the archive; its {@code ZipException}s are turned into {@link CorruptFileException}s by the caller. */
     private static ZipFile openZip(Path file, FileErrors errors) throws IOException {
         try {
             return new ZipFile(file.toFile());
-        } catch (ZipException e) {
-            throw errors.corrupt("damaged zip structure: " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            // java.util.zip parses untrusted bytes; whatever it throws is about this file's structure
+            // JDK 17 reports every damaged central directory as a ZipException; should another JDK throw an
+            // unchecked exception while parsing these untrusted bytes, it is still about this file's structure
             throw errors.corrupt("damaged zip structure: " + e, e);
         }
     }
@@ -68,12 +68,14 @@ public final class ModelFileReader {
     /** The manifest and blobs of one opened archive. */
     private static final class Contents {
         private final ZipFile zip;
+        private final long fileSize;
         private final FileErrors errors;
         private final Map<String, ZipEntry> entries = new LinkedHashMap<>();
         private final Set<String> used = new HashSet<>();
 
-        Contents(ZipFile zip, FileErrors errors) {
+        Contents(ZipFile zip, long fileSize, FileErrors errors) {
             this.zip = zip;
+            this.fileSize = fileSize;
             this.errors = errors;
         }
 
@@ -170,19 +172,23 @@ public final class ModelFileReader {
                 throw damaged(tensor, "entry '" + entry + "' is compressed (method " + e.getMethod()
                         + "); quant4j stores every entry uncompressed");
             }
-            if (length < 0 || length > Integer.MAX_VALUE - 8 || e.getCompressedSize() != length) {
+            if (e.getCompressedSize() != length) {
                 throw damaged(tensor, "entry '" + entry + "' has inconsistent sizes in the zip directory ("
                         + e.getSize() + " and " + e.getCompressedSize() + " bytes)");
             }
-            used.add(entry);
-            byte[] data;
-            try (InputStream in = zip.getInputStream(e)) {
-                data = in.readNBytes((int) length);
-            } catch (EOFException eof) {
-                throw damaged(tensor, "entry '" + entry + "' ends early: " + eof.getMessage());
+            if (length < 0 || length > fileSize || length > ModelFileFormat.MAX_ENTRY_BYTES) {
+                throw damaged(tensor, "entry '" + entry + "' claims " + length + " bytes in a file of " + fileSize);
             }
-            if (data.length != length) {
-                throw damaged(tensor, "entry '" + entry + "' ends after " + data.length + " of its " + length + " bytes");
+            used.add(entry);
+            byte[] data = new byte[(int) length];
+            int read;
+            try (InputStream in = zip.getInputStream(e)) {
+                read = in.readNBytes(data, 0, data.length);
+            } catch (EOFException eof) {
+                throw damaged(tensor, "entry '" + entry + "' ends early: the zip directory points past its data");
+            }
+            if (read != length) {
+                throw damaged(tensor, "entry '" + entry + "' ends after " + read + " of its " + length + " bytes");
             }
             return data;
         }

@@ -128,7 +128,7 @@ class ModelFileManifestTest {
     void zeroPointsMustBePresentExactlyForAsymmetricSpecs() throws IOException {
         rejectsTensor(craft(m -> tensor(m, 0).remove("zeros")), "a.weight",
                 "an asymmetric spec (int4-asym-g8) needs zero points, but none are stored");
-        rejectsTensor(craft(m -> tensor(m, 2).set("zeros", tensor(m, 0).get("zeros").deepCopy().put("entry", "quantized/2.zeros"))),
+        rejectsTensor(craft(m -> tensor(m, 2).set("zeros", ((ObjectNode) tensor(m, 0).get("zeros").deepCopy()).put("entry", "quantized/2.zeros"))),
                 "c.weight",
                 "a symmetric spec (fp8_e5m2-channel) has no zero points, but some are stored");
     }
@@ -185,6 +185,8 @@ class ModelFileManifestTest {
     @Test
     void aHugeShapeIsRejectedWithoutAllocatingIt() throws IOException {
         rejectsTensor(craft(m -> shape(tensor(m, 1), 1L << 40, 1L << 40)), "b.weight", "has more elements than an array holds");
+        rejectsTensor(craft(m -> shape(floatTensor(m, 0), 600_000_000)), "a.bias",
+                "600000000 fp32 values do not fit in one entry");
     }
 
     private static ObjectNode tensor(ObjectNode manifest, int index) {
