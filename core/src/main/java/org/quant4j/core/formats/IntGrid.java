@@ -29,9 +29,9 @@ import org.quant4j.core.QuantSpec;
  *       {@code code = clamp(rint(x/scale + zero), 0, 2^b-1)}.</li>
  * </ul>
  * The scale is rounded <em>up</em> to its encoding ({@link NumberEncodings#roundUp}), so the grid
- * still covers the block and every element of it is within {@code scale/2} of its value. A block
- * of zeros gets scale 1. Values are saturated to the finite float range (a 2-bit grid over
- * {@code ±3e38} has a point at {@code -4e38}).
+ * still covers the block and every element of it is within {@code scale/2} of its value (up to float
+ * rounding). A block of zeros gets scale 1. Values are saturated to the finite float range (a 2-bit
+ * grid over {@code ±2.55e38} has a point at {@code -2^128}).
  */
 public final class IntGrid {
     /** {@code 1.5·2^23}: a float sum with it has no fraction bits (see {@link #roundHalfEven}). */

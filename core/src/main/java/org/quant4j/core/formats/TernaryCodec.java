@@ -21,6 +21,7 @@ import org.quant4j.core.QuantizedTensor;
 public final class TernaryCodec implements FormatCodec {
     /** The reference code's lower bound on γ, which also keeps an all-zero block from dividing by zero. */
     public static final float EPS = 1e-5f;
+    private static final float ROUNDER = 0x1.8p23f;
 
     @Override
     public QuantizedTensor quantize(float[] data, long[] shape, QuantSpec spec) {
@@ -34,8 +35,15 @@ public final class TernaryCodec implements FormatCodec {
         float[] s = stored.values();
         byte[] packed = new byte[(data.length + 4) / 5];
         blocks.forEachChunk((chunk, from, to, scratch) -> {
-            blocks.forEachSegment(from, to, (b, i, end) -> codes(data, i, end - i, s[b], scratch.codes, i - from));
-            BitPacker.packTernary(scratch.codes, 0, to - from, packed, from / 5);
+            float[] values = scratch.values;
+            byte[] codes = scratch.codes;
+            int length = to - from;
+            System.arraycopy(data, from, values, 0, length);
+            blocks.forEachSegment(from, to, (b, i, end) -> codesInPlace(values, i - from, end - from, s[b]));
+            for (int k = 0; k < length; k++) {
+                codes[k] = (byte) (int) values[k];
+            }
+            BitPacker.packTernary(codes, 0, length, packed, from / 5);
         });
         return new QuantizedTensor(spec, shape, packed, stored, null, 1f);
     }
@@ -67,11 +75,14 @@ public final class TernaryCodec implements FormatCodec {
         return r > 0 ? r : NumberEncodings.roundUp(encoding, g);
     }
 
-    /** {@code RoundClip(x / scale, -1, 1) + 1} for each element. */
-    private static void codes(float[] data, int offset, int length, float scale, byte[] codes, int codeOffset) {
-        for (int i = 0; i < length; i++) {
-            float v = Math.min(Math.max(data[offset + i] / scale, -1f), 1f);
-            codes[codeOffset + i] = (byte) ((int) Math.rint(v) + 1);
+    /**
+     * In place, {@code buf[i] = RoundClip(buf[i] / scale, -1, 1) + 1}; clipping before rounding gives
+     * the same result, and adding {@code 1.5·2^23} rounds half to even in float arithmetic.
+     */
+    private static void codesInPlace(float[] buf, int from, int to, float scale) {
+        for (int i = from; i < to; i++) {
+            float v = Math.min(Math.max(buf[i] / scale, -1f), 1f);
+            buf[i] = ((v + ROUNDER) - ROUNDER) + 1f;
         }
     }
 
@@ -93,11 +104,22 @@ public final class TernaryCodec implements FormatCodec {
         return means;
     }
 
+    /** Sum of |x| in double, over four interleaved partial sums (independent additions pipeline). */
     private static double absSum(float[] data, int from, int to) {
-        double sum = 0;
-        for (int i = from; i < to; i++) {
-            sum += Math.abs(data[i]);
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int i = from;
+        for (; i + 3 < to; i += 4) {
+            s0 += Math.abs(data[i]);
+            s1 += Math.abs(data[i + 1]);
+            s2 += Math.abs(data[i + 2]);
+            s3 += Math.abs(data[i + 3]);
         }
-        return sum;
+        for (; i < to; i++) {
+            s0 += Math.abs(data[i]);
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 }

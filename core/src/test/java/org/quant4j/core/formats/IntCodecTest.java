@@ -9,6 +9,7 @@ import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.statistics.Statistics;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -117,6 +118,8 @@ class IntCodecTest {
             lowerBound[b] = min;
             fits &= exactScale[b] <= largestFinite(scaleEncoding);
         }
+        Statistics.label("outcome").collect(fits ? "quantized" : "scale beyond the encoding");
+        Statistics.label("scale encoding").collect(scaleEncoding);
         if (!fits) {
             assertThatThrownBy(() -> Quantizer.quantize("layer3.weight", data, shape, spec))
                     .isInstanceOf(InvalidTensorException.class)
