@@ -32,35 +32,31 @@ final class BlockCodes {
     static float[] absMax(float[] x, int blockLength) {
         int blocks = x.length / blockLength;
         float[] amax = new float[blocks];
-        if (blocks == 1) {
-            int[] partial = new int[Math.max(1, Math.min(64, x.length / Ranges.PARALLEL_MIN_ELEMENTS))];
+        if (blocks == 1) { // one block (per tensor): reduce parts of it in parallel
+            float[] partial = new float[Math.max(1, Math.min(64, x.length / Ranges.PARALLEL_MIN_ELEMENTS))];
             int parts = partial.length;
             Ranges.run(parts, x.length, (from, to) -> {
                 for (int p = from; p < to; p++) {
-                    partial[p] = absMaxBits(x, (int) ((long) x.length * p / parts),
-                            (int) ((long) x.length * (p + 1) / parts));
+                    partial[p] = absMax(x, (int) ((long) x.length * p / parts), (int) ((long) x.length * (p + 1) / parts));
                 }
             });
-            int m = 0;
-            for (int bits : partial) {
-                m = Math.max(m, bits);
+            for (float m : partial) {
+                amax[0] = Math.max(amax[0], m);
             }
-            amax[0] = Float.intBitsToFloat(m);
         } else {
             Ranges.run(blocks, x.length, (from, to) -> {
                 for (int b = from; b < to; b++) {
-                    amax[b] = Float.intBitsToFloat(absMaxBits(x, b * blockLength, (b + 1) * blockLength));
+                    amax[b] = absMax(x, b * blockLength, (b + 1) * blockLength);
                 }
             });
         }
         return amax;
     }
 
-    /** For finite floats the magnitude order is the integer order of the sign-cleared bits. */
-    private static int absMaxBits(float[] x, int from, int to) {
-        int m = 0;
+    private static float absMax(float[] x, int from, int to) {
+        float m = 0;
         for (int i = from; i < to; i++) {
-            m = Math.max(m, Float.floatToRawIntBits(x[i]) & 0x7FFFFFFF);
+            m = Math.max(m, Math.abs(x[i]));
         }
         return m;
     }

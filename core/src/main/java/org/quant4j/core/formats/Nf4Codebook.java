@@ -30,24 +30,48 @@ public final class Nf4Codebook implements ElementCodebook {
         0.5016634166240692f, 0.6427869200706482f, 0.8614784181118011f,
     };
 
+    /** Cells of width 1/64 over [-1, 1] (cell 128 holds only +1); each holds at most one threshold. */
+    private static final int CELLS_PER_UNIT = 64;
+
     /** The codebook. */
     public static final Nf4Codebook NF4 = new Nf4Codebook();
 
     private final float[] thresholds = THRESHOLDS;
+    /** Thresholds in cells before cell c: all below any value that falls in cell c. */
+    private final int[] thresholdsBelowCell = new int[2 * CELLS_PER_UNIT + 1];
+    /** The one threshold inside cell c, or +Inf. */
+    private final float[] thresholdInCell = new float[2 * CELLS_PER_UNIT + 1];
 
-    private Nf4Codebook() {}
+    private Nf4Codebook() {
+        java.util.Arrays.fill(thresholdInCell, Float.POSITIVE_INFINITY);
+        for (float t : THRESHOLDS) {
+            int cell = cell(t);
+            if (thresholdInCell[cell] != Float.POSITIVE_INFINITY) {
+                throw new IllegalStateException("two NF4 thresholds share cell " + cell);
+            }
+            thresholdInCell[cell] = t;
+            for (int c = cell + 1; c < thresholdsBelowCell.length; c++) {
+                thresholdsBelowCell[c]++;
+            }
+        }
+    }
+
+    /** Monotone in y, so a threshold in an earlier cell is below y and one in a later cell above it. */
+    private static int cell(float y) {
+        return (int) ((y + 1f) * CELLS_PER_UNIT);
+    }
 
     /**
-     * The code of the nearest codebook value (midpoints go to the lower code): the number of
-     * thresholds {@code v} is strictly above, found with four comparisons (bitsandbytes' tree).
+     * The code of the nearest codebook value (on a threshold: the lower code) = the number of
+     * thresholds {@code v} is strictly above — the result of bitsandbytes' four-comparison tree, found
+     * with one table lookup and one comparison: values are clamped to [-1, 1] (which moves no value
+     * across a threshold) and located in a cell of width 1/64 holding at most one threshold.
      */
     @Override
     public int encode(float v) {
-        int c = v > thresholds[7] ? 8 : 0;
-        c += v > thresholds[c + 3] ? 4 : 0;
-        c += v > thresholds[c + 1] ? 2 : 0;
-        c += v > thresholds[c] ? 1 : 0;
-        return c;
+        float y = v < -1f ? -1f : v > 1f ? 1f : v;
+        int c = cell(y);
+        return thresholdsBelowCell[c] + (y > thresholdInCell[c] ? 1 : 0);
     }
 
     @Override

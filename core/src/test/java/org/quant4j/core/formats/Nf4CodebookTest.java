@@ -48,6 +48,28 @@ class Nf4CodebookTest {
         }
     }
 
+    /** The table lookup agrees with counting the tree thresholds, also right at its cell edges (k/64 - 1). */
+    @Test
+    void agreesWithTheTreeAroundEveryCellEdge() {
+        for (int k = 0; k <= 128; k++) {
+            float v = k / 64f - 1f;
+            for (int ulps = 0; ulps < 40; ulps++) {
+                assertThat(NF4.encode(v)).as("%s", v).isEqualTo(countBelow(v));
+                float w = -v;
+                assertThat(NF4.encode(w)).as("%s", w).isEqualTo(countBelow(w));
+                v = Math.nextUp(v);
+            }
+        }
+    }
+
+    private static int countBelow(float v) {
+        int below = 0;
+        for (float t : BITSANDBYTES_TREE) {
+            below += v > t ? 1 : 0;
+        }
+        return below;
+    }
+
     @Test
     void midpointsGoToTheLowerCode() {
         float[] t = NF4.thresholds();
@@ -76,11 +98,7 @@ class Nf4CodebookTest {
     /** The code counts the tree thresholds below v; away from a midpoint's last ulp that is the nearest value. */
     @Property(tries = 5000)
     void encodePicksTheNearestValue(@ForAll("normalized") float v) {
-        int below = 0;
-        for (float t : BITSANDBYTES_TREE) {
-            below += v > t ? 1 : 0;
-        }
-        assertThat(NF4.encode(v)).as("%s", v).isEqualTo(below);
+        assertThat(NF4.encode(v)).as("%s", v).isEqualTo(countBelow(v));
         boolean onAMidpoint = false;
         for (int k = 0; k < 15; k++) {
             double midpoint = (BITSANDBYTES_NF4[k] + (double) BITSANDBYTES_NF4[k + 1]) / 2;
