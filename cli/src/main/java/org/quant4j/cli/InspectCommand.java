@@ -1,0 +1,76 @@
+package org.quant4j.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+import org.quant4j.core.FloatTensor;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.QuantizedTensor;
+import org.quant4j.core.io.ModelFileReader;
+
+/**
+ * {@code quant4j inspect FILE}: reads (and so fully verifies) a model file and prints per tensor its shape,
+ * format, bits per weight and bytes, then the file's size next to the fp32 and fp16 sizes of the same
+ * tensors — the size table GGUF users know.
+ */
+final class InspectCommand implements Command {
+    @Override
+    public String name() {
+        return "inspect";
+    }
+
+    @Override
+    public String summary() {
+        return "verify a quant4j model file and print its tensors and sizes";
+    }
+
+    @Override
+    public String arguments() {
+        return "FILE";
+    }
+
+    @Override
+    public Options options() {
+        return new Options();
+    }
+
+    @Override
+    public int run(CommandLine cmd, PrintStream out) throws Exception {
+        if (cmd.getArgList().size() != 1) {
+            throw new UsageException("expected exactly one model file, got " + cmd.getArgList().size());
+        }
+        Path file = Path.of(cmd.getArgList().get(0));
+        QuantizedModel model = ModelFileReader.read(file);
+        out.printf("file: %s%n", file);
+        out.printf("source model: %s%n", model.sourceModel());
+        for (Map.Entry<String, String> m : model.metadata().entrySet()) {
+            out.printf("  %s: %s%n", m.getKey(), m.getValue());
+        }
+        out.println();
+        out.printf("%-32s %-16s %-22s %8s %12s%n", "tensor", "shape", "format", "bits/w", "bytes");
+        for (Map.Entry<String, QuantizedTensor> e : model.quantizedTensors().entrySet()) {
+            QuantizedTensor t = e.getValue();
+            out.printf(Locale.ROOT, "%-32s %-16s %-22s %8.3f %12d%n", e.getKey(), Shapes.format(t.shape()),
+                    t.spec().shortName(), t.bitsPerWeight(), t.storageBytes());
+        }
+        for (Map.Entry<String, FloatTensor> e : model.floatTensors().entrySet()) {
+            FloatTensor t = e.getValue();
+            out.printf(Locale.ROOT, "%-32s %-16s %-22s %8.3f %12d%n", e.getKey(), Shapes.format(t.shape()), "fp32",
+                    32.0, 4L * t.size());
+        }
+        long fileBytes = Files.size(file);
+        long params = model.parameterCount();
+        out.println();
+        out.printf(Locale.ROOT, "parameters: %d   stored tensor bytes: %d (%.3f bits/weight)%n", params,
+                model.storedBytes(), 8.0 * model.storedBytes() / params);
+        out.printf(Locale.ROOT, "%-10s %12s %10s%n", "size", "bytes", "vs file");
+        out.printf(Locale.ROOT, "%-10s %12d %10s%n", "file", fileBytes, "1.00x");
+        out.printf(Locale.ROOT, "%-10s %12d %9.2fx%n", "fp16", model.fp16Bytes(), (double) model.fp16Bytes() / fileBytes);
+        out.printf(Locale.ROOT, "%-10s %12d %9.2fx%n", "fp32", model.fp32Bytes(), (double) model.fp32Bytes() / fileBytes);
+        return Main.OK;
+    }
+}

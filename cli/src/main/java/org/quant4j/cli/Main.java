@@ -1,0 +1,129 @@
+package org.quant4j.cli;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.DefaultParser;
+import org.apache.commons.cli.HelpFormatter;
+import org.apache.commons.cli.MissingOptionException;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.apache.commons.cli.ParseException;
+import org.quant4j.core.QuantizationException;
+
+/**
+ * The {@code quant4j} command line. Exit codes: 0 success, 1 failure (bad input data, I/O), 2 usage error.
+ * Errors are one line on stderr: {@code quant4j <command>: error: <what is wrong>}.
+ */
+public final class Main {
+    public static final int OK = 0;
+    public static final int FAILURE = 1;
+    public static final int USAGE = 2;
+
+    private final Map<String, Command> commands = new LinkedHashMap<>();
+    private final PrintStream out;
+    private final PrintStream err;
+
+    Main(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+        for (Command c : List.of(new QuantizeTensorCommand(), new InspectCommand())) {
+            commands.put(c.name(), c);
+        }
+    }
+
+    public static void main(String[] args) {
+        int code = new Main(System.out, System.err).run(args);
+        System.out.flush();
+        System.exit(code);
+    }
+
+    int run(String[] args) {
+        if (args.length == 0) {
+            printMainHelp(err);
+            return USAGE;
+        }
+        String first = args[0];
+        if (first.equals("--help") || first.equals("-h") || first.equals("help")) {
+            if (args.length > 1 && commands.containsKey(args[1])) {
+                printHelp(commands.get(args[1]), out);
+            } else {
+                printMainHelp(out);
+            }
+            return OK;
+        }
+        if (first.equals("--version")) {
+            out.println("quant4j " + Version.get());
+            return OK;
+        }
+        Command command = commands.get(first);
+        if (command == null) {
+            err.println("quant4j: error: unknown command '" + first + "'; commands: " + String.join(", ", commands.keySet())
+                    + " (see quant4j --help)");
+            return USAGE;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        if (Arrays.asList(rest).contains("--help") || Arrays.asList(rest).contains("-h")) {
+            printHelp(command, out);
+            return OK;
+        }
+        try {
+            CommandLine cmd = new DefaultParser().parse(command.options(), rest);
+            return command.run(cmd, out);
+        } catch (MissingOptionException e) {
+            err.println("quant4j " + command.name() + ": error: missing required option "
+                    + describe(command.options(), e.getMissingOptions()) + " (see quant4j " + command.name() + " --help)");
+            return USAGE;
+        } catch (ParseException | UsageException e) {
+            err.println("quant4j " + command.name() + ": error: " + e.getMessage() + " (see quant4j " + command.name()
+                    + " --help)");
+            return USAGE;
+        } catch (QuantizationException e) {
+            err.println("quant4j " + command.name() + ": error: " + e.getMessage());
+            return FAILURE;
+        } catch (java.nio.file.NoSuchFileException e) {
+            err.println("quant4j " + command.name() + ": error: no such file: " + e.getMessage());
+            return FAILURE;
+        } catch (Exception e) {
+            err.println("quant4j " + command.name() + ": error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            return FAILURE;
+        }
+    }
+
+    /** {@code --out} style names of the missing options. */
+    private static String describe(Options options, List<?> missing) {
+        List<String> names = new java.util.ArrayList<>();
+        for (Object m : missing) {
+            Option o = options.getOption(String.valueOf(m));
+            names.add(o != null && o.getLongOpt() != null ? "--" + o.getLongOpt() : "-" + m);
+        }
+        return String.join(", ", names);
+    }
+
+    private void printMainHelp(PrintStream s) {
+        s.println("usage: quant4j <command> [options]    (quant4j <command> --help for its options)");
+        s.println();
+        s.println("Quantization for DeepLearning4J / ND4J models: QAT, PTQ, formats and export.");
+        s.println();
+        s.println("commands:");
+        for (Command c : commands.values()) {
+            s.printf("  %-18s %s%n", c.name(), c.summary());
+        }
+        s.println();
+        s.println("exit codes: 0 ok, 1 failure, 2 usage error");
+    }
+
+    private static void printHelp(Command c, PrintStream s) {
+        Options options = new Options();
+        c.options().getOptions().forEach(options::addOption);
+        options.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        PrintWriter pw = new PrintWriter(s);
+        HelpFormatter f = new HelpFormatter();
+        f.printHelp(pw, 100, "quant4j " + c.name() + " [options] " + c.arguments(), c.summary(), options, 2, 4, "", false);
+        pw.flush();
+    }
+}
