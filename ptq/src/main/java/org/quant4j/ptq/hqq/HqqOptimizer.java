@@ -46,9 +46,10 @@ import org.quant4j.core.formats.IntGrid;
  * <h2>Storage is part of every iterate</h2>
  * Each iterate's z (and s) is projected onto what the zero (scale) encoding stores before it is used:
  * FP16 rounding (the reference's CUDA path computes in fp16 throughout), FP32 as is, and for integer
- * (UINT) zero points {@code clamp(rint(z), 0, 2^b−1)}. The codes and values come from core's
- * {@link IntGrid} ({@link IntGrid#code}, {@link IntGrid#value}, {@link IntGrid#codes}), the same
- * arithmetic as the INT codec's dequantization, so the errors reported are those of the stored model.
+ * (UINT) zero points {@code clamp(rint(z), 0, 2^b−1)}. Codes and values follow core's {@link IntGrid}
+ * float for float (the iteration repeats the arithmetic of {@link IntGrid#codes} and {@link IntGrid#values}
+ * in a branch-free loop; the final codes come from {@link IntGrid#codes} itself), the arithmetic the INT
+ * codec dequantizes with, so the errors reported are those of the stored model.
  *
  * <h2>Initial scale and zero point</h2>
  * FP16/FP32 zeros: the block's own min-max, {@code s = (max − min)/(2^b−1)} rounded up to the scale
