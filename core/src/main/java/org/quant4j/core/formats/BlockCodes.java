@@ -65,13 +65,13 @@ final class BlockCodes {
     static byte[] encode8(float[] x, int blockLength, float[] divisor, ElementCodebook codebook) {
         byte[] out = new byte[x.length];
         Ranges.run(x.length, x.length, (from, to) -> {
-            int i = from;
-            while (i < to) {
-                int b = i / blockLength;
+            for (int b = from / blockLength, i = from; i < to; b++) {
                 int end = Math.min(to, (b + 1) * blockLength);
                 float d = divisor[b];
+                float inv = exactReciprocal(d);
+                boolean multiply = inv != 0;
                 for (; i < end; i++) {
-                    out[i] = (byte) codebook.encode(x[i] / d);
+                    out[i] = (byte) codebook.encode(multiply ? x[i] * inv : x[i] / d);
                 }
             }
         });
@@ -84,26 +84,38 @@ final class BlockCodes {
         byte[] out = new byte[(n + 1) / 2];
         // ranges of whole bytes, so no two tasks write the same byte
         Ranges.run(out.length, n, (from, to) -> {
-            int i = 2 * from;
             int stop = Math.min(n, 2 * to);
-            while (i < stop) {
-                int b = i / blockLength;
+            for (int b = 2 * from / blockLength, i = 2 * from; i < stop; b++) {
                 int end = Math.min(stop, (b + 1) * blockLength);
                 float d = divisor[b];
+                float inv = exactReciprocal(d);
+                boolean multiply = inv != 0;
                 if ((i & 1) == 1) { // block starts at an odd element: high nibble of a shared byte
-                    out[i >> 1] |= (byte) (codebook.encode(x[i] / d) << 4);
+                    out[i >> 1] |= (byte) (codebook.encode(multiply ? x[i] * inv : x[i] / d) << 4);
                     i++;
                 }
                 for (; i + 1 < end; i += 2) {
-                    out[i >> 1] = (byte) (codebook.encode(x[i] / d) | codebook.encode(x[i + 1] / d) << 4);
+                    int lo = codebook.encode(multiply ? x[i] * inv : x[i] / d);
+                    int hi = codebook.encode(multiply ? x[i + 1] * inv : x[i + 1] / d);
+                    out[i >> 1] = (byte) (lo | hi << 4);
                 }
                 if (i < end) { // block ends at an even element: low nibble only
-                    out[i >> 1] |= (byte) codebook.encode(x[i] / d);
+                    out[i >> 1] |= (byte) codebook.encode(multiply ? x[i] * inv : x[i] / d);
                     i++;
                 }
             }
         });
         return out;
+    }
+
+    /**
+     * {@code 1/d} when it is exact (d a power of two, as every MX scale), else 0. Then {@code x * (1/d)}
+     * is the same real number as {@code x / d}, so it rounds to the same float — a multiplication
+     * instead of a division, with identical results.
+     */
+    static float exactReciprocal(float d) {
+        float inv = 1f / d;
+        return Float.isFinite(inv) && d == Math.scalb(1f, Math.getExponent(d)) ? inv : 0f;
     }
 
     /** Decodes 8-bit codes: {@code (decode(code) * scale[block]) * globalScale}. */
@@ -118,9 +130,7 @@ final class BlockCodes {
             table[c] = codebook.decode(c);
         }
         Ranges.run(n, n, (from, to) -> {
-            int i = from;
-            while (i < to) {
-                int b = i / blockLength;
+            for (int b = from / blockLength, i = from; i < to; b++) {
                 int end = Math.min(to, (b + 1) * blockLength);
                 float s = scale[b];
                 for (; i < end; i++) {
@@ -139,10 +149,8 @@ final class BlockCodes {
         float g = t.globalScale();
         Ranges.run((n + 1) / 2, n, (from, to) -> {
             float[] lut = new float[16];
-            int i = 2 * from;
             int stop = Math.min(n, 2 * to);
-            while (i < stop) {
-                int b = i / blockLength;
+            for (int b = 2 * from / blockLength, i = 2 * from; i < stop; b++) {
                 int end = Math.min(stop, (b + 1) * blockLength);
                 float s = scale[b];
                 for (int c = 0; c < 16; c++) {

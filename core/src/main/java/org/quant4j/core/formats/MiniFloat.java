@@ -41,6 +41,10 @@ public final class MiniFloat implements ElementCodebook {
     private final float max;
     private final int maxCode;
     private final float minNormal;
+    private final int minNormalBits;
+    private final int maxBits;
+    /** True when scaled data often falls below minNormal (E2M1: below 1), so a branch would mispredict. */
+    private final boolean subnormalsCommon;
     /** 2^(M - emin): multiplies a subnormal magnitude into units of the subnormal quantum. */
     private final float subnormalToQuanta;
     /** Float mantissa bits dropped when rounding to M bits. */
@@ -65,6 +69,9 @@ public final class MiniFloat implements ElementCodebook {
         this.maxCode = best;
         this.max = values[best];
         this.minNormal = Math.scalb(1f, 1 - bias);
+        this.minNormalBits = Float.floatToRawIntBits(minNormal);
+        this.maxBits = Float.floatToRawIntBits(max);
+        this.subnormalsCommon = mantissaBits + exponentBits <= 3;
         this.subnormalToQuanta = Math.scalb(1f, mantissaBits - (1 - bias));
         this.dropBits = 23 - mantissaBits;
         this.roundingBias = (1 << (dropBits - 1)) - 1;
@@ -107,18 +114,24 @@ public final class MiniFloat implements ElementCodebook {
         if (v != v) {
             throw new IllegalArgumentException("NaN cannot be encoded as " + name);
         }
-        int sign = (Float.floatToRawIntBits(v) >>> 31) << signShift;
-        float a = Math.min(Math.abs(v), max);
-        int magnitude;
-        if (a < minNormal) {
-            // subnormal range: the code is the number of quanta, rounded half-even by the float adder
-            magnitude = Float.floatToRawIntBits(a * subnormalToQuanta + ROUND_TO_INT) - ROUND_TO_INT_BITS;
-        } else {
-            // normal range: round the float mantissa to M bits (half-even); a carry moves into the exponent
-            int bits = Float.floatToRawIntBits(a);
-            magnitude = ((bits + roundingBias + ((bits >>> dropBits) & 1)) >>> dropBits) - rebias;
+        int bits = Float.floatToRawIntBits(v);
+        int sign = (bits >>> 31) << signShift;
+        // |v| clamped to max: for non-negative floats the bit patterns order like the values (Inf too)
+        int magnitude = Math.min(bits & 0x7FFFFFFF, maxBits);
+        // Normal range: round the float mantissa to M bits (half-even); a carry moves into the exponent.
+        int normal = ((magnitude + roundingBias + ((magnitude >>> dropBits) & 1)) >>> dropBits) - rebias;
+        if (subnormalsCommon) {
+            // E2M1 data straddles minNormal = 1 unpredictably: select by a mask, without a branch
+            int isSubnormal = (magnitude - minNormalBits) >> 31; // all ones below minNormal
+            return sign | (subnormalCode(magnitude) & isSubnormal) | (normal & ~isSubnormal);
         }
-        return sign | magnitude;
+        return sign | (magnitude < minNormalBits ? subnormalCode(magnitude) : normal);
+    }
+
+    /** Subnormal range: the number of quanta, rounded half-even by the float adder. */
+    private int subnormalCode(int magnitude) {
+        return Float.floatToRawIntBits(Float.intBitsToFloat(magnitude) * subnormalToQuanta + ROUND_TO_INT)
+                - ROUND_TO_INT_BITS;
     }
 
     /** The value of a code (its low {@code 1 + E + M} bits): NaN or ±Inf for the special codes. */
