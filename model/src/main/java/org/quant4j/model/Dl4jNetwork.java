@@ -1,0 +1,113 @@
+package org.quant4j.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.core.QuantizationException;
+
+/**
+ * A uniform view of the quantizable weights of a DL4J {@link MultiLayerNetwork} or {@link ComputationGraph}:
+ * lists them as {@link WeightTarget}s and reads / writes each one in quant4j's {@code [out, in...]} layout
+ * (one row per output channel), whatever DL4J's own layout is.
+ */
+public final class Dl4jNetwork {
+    /** Layer configurations whose weights are quantization targets, and their weight keys. */
+    private static final Map<String, List<String>> SUPPORTED = Map.of(
+            "DenseLayer", List.of("W"),
+            "OutputLayer", List.of("W"),
+            "ConvolutionLayer", List.of("W"),
+            "LSTM", List.of("W", "RW"));
+    private static final Set<String> CONV = Set.of("ConvolutionLayer");
+
+    private final Layer[] layers;
+    private final List<WeightTarget> targets = new ArrayList<>();
+
+    private Dl4jNetwork(Layer[] layers) {
+        this.layers = layers;
+        for (int i = 0; i < layers.length; i++) {
+            org.deeplearning4j.nn.conf.layers.Layer conf = layers[i].conf().getLayer();
+            String type = conf.getClass().getSimpleName();
+            List<String> keys = SUPPORTED.get(type);
+            if (keys == null || !(conf instanceof BaseLayer)) {
+                continue;
+            }
+            String layerName = conf.getLayerName() == null ? String.valueOf(i) : conf.getLayerName();
+            for (String key : keys) {
+                WeightTarget.Layout layout = CONV.contains(type) ? WeightTarget.Layout.OUT_IN : WeightTarget.Layout.IN_OUT;
+                targets.add(new WeightTarget(layerName + "/" + key, i, layerName, key, type, layout));
+            }
+        }
+    }
+
+    public static Dl4jNetwork of(MultiLayerNetwork net) {
+        return new Dl4jNetwork(net.getLayers());
+    }
+
+    public static Dl4jNetwork of(ComputationGraph graph) {
+        return new Dl4jNetwork(graph.getLayers());
+    }
+
+    /** The layer types whose weights are targets. */
+    public static Set<String> supportedLayerTypes() {
+        return SUPPORTED.keySet();
+    }
+
+    /** The quantizable weights, in network order. */
+    public List<WeightTarget> targets() {
+        return List.copyOf(targets);
+    }
+
+    public WeightTarget target(String name) {
+        for (WeightTarget t : targets) {
+            if (t.name().equals(name)) {
+                return t;
+            }
+        }
+        throw new QuantizationException("no quantizable weight named '" + name + "'; the network has " + names());
+    }
+
+    /** The weight in {@code [out, in...]} layout, as a new FLOAT array (c order). */
+    public INDArray weight(WeightTarget t) {
+        INDArray w = layers[t.layerIndex()].getParam(t.paramKey());
+        INDArray view = t.layout() == WeightTarget.Layout.IN_OUT ? w.transpose() : w;
+        return view.castTo(DataType.FLOAT).dup('c');
+    }
+
+    /** Writes {@code outIn} (in {@code [out, in...]} layout) into the network's weight in place. */
+    public void setWeight(WeightTarget t, INDArray outIn) {
+        INDArray w = layers[t.layerIndex()].getParam(t.paramKey());
+        INDArray value = t.layout() == WeightTarget.Layout.IN_OUT ? outIn.transpose() : outIn;
+        if (!java.util.Arrays.equals(value.shape(), w.shape())) {
+            throw new QuantizationException("weight '" + t.name() + "' has shape " + java.util.Arrays.toString(w.shape())
+                    + " (DL4J layout) but the new value has " + java.util.Arrays.toString(value.shape()));
+        }
+        w.assign(value.castTo(w.dataType()));
+    }
+
+    /** Parameters that are not targets (biases, norms...), by {@code "<layer>/<key>"}, as they are stored. */
+    public Map<String, INDArray> otherParams() {
+        Map<String, INDArray> out = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < layers.length; i++) {
+            String layerName = layers[i].conf().getLayer().getLayerName() == null ? String.valueOf(i)
+                    : layers[i].conf().getLayer().getLayerName();
+            for (Map.Entry<String, INDArray> p : layers[i].paramTable().entrySet()) {
+                String name = layerName + "/" + p.getKey();
+                if (targets.stream().noneMatch(t -> t.name().equals(name))) {
+                    out.put(name, p.getValue());
+                }
+            }
+        }
+        return out;
+    }
+
+    private List<String> names() {
+        return targets.stream().map(WeightTarget::name).toList();
+    }
+}
