@@ -1,0 +1,71 @@
+package org.quant4j.qat;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.weightnoise.IWeightNoise;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.core.InvalidTensorException;
+import org.quant4j.core.QuantSpec;
+
+/**
+ * Weight fake quantization through DL4J's weight-noise hook. DL4J calls
+ * {@link #getParameter} for the weight of a layer on every forward pass and reuses the returned
+ * {@code q(W)} in that iteration's backward pass, while the updater changes the float {@code W}:
+ * the gradient computed at {@code q(W)} is applied to {@code W} unchanged, which is the
+ * straight-through estimator {@code ∂q/∂W = I} (Bengio et al. 2013; Jacob et al. 2018, sec. 3).
+ * Biases stay in float (they are int32 in integer inference). Inference also sees {@code q(W)}.
+ */
+public final class FakeQuantWeightNoise implements IWeightNoise {
+    private static final long serialVersionUID = 1L;
+    /** The weight parameter key of DL4J's Dense, Output and Convolution layers. */
+    static final String WEIGHT_KEY = "W";
+
+    private final String layerName;
+    private final WeightBlocks.Layout layout;
+    private final QuantSpec spec;
+    private final transient WeightQuantizer quantizer;
+    private transient WeightBlocks blocks;
+
+    FakeQuantWeightNoise(String layerName, WeightBlocks.Layout layout, QuantSpec spec) {
+        this.layerName = layerName;
+        this.layout = layout;
+        this.spec = spec;
+        this.quantizer = WeightQuantizers.of(spec);
+    }
+
+    public QuantSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public INDArray getParameter(Layer layer, String paramKey, int iteration, int epoch, boolean train,
+                                 LayerWorkspaceMgr workspaceMgr) {
+        INDArray w = layer.getParam(paramKey);
+        if (!WEIGHT_KEY.equals(paramKey)) {
+            return w;
+        }
+        return fakeQuantize(w, iteration);
+    }
+
+    /** {@code q(W)} with the shape of {@code w}. */
+    INDArray fakeQuantize(INDArray w, int iteration) {
+        if (blocks == null) {
+            blocks = WeightBlocks.of(layerName, layout, w.shape(), spec.granularity());
+        }
+        try {
+            // ND4J's max/min reductions skip NaN: one sum exposes NaN and Inf
+            if (!Double.isFinite(w.sumNumber().doubleValue())) {
+                throw new InvalidTensorException("the weight holds NaN or Inf");
+            }
+            return blocks.fromBlocks(quantizer.fakeQuantize(blocks.toBlocks(w)));
+        } catch (InvalidTensorException e) {
+            throw new InvalidTensorException(layerName + ", iteration " + iteration + ": "
+                    + e.getMessage() + "; training diverged (lower the learning rate or resume from the last checkpoint)");
+        }
+    }
+
+    @Override
+    public IWeightNoise clone() {
+        return new FakeQuantWeightNoise(layerName, layout, spec);
+    }
+}

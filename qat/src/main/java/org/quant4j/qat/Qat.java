@@ -1,0 +1,102 @@
+package org.quant4j.qat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.quant4j.core.QuantSpec;
+
+/**
+ * Quantization-aware training for ordinary DL4J networks.
+ *
+ * <pre>{@code
+ * MultiLayerNetwork net = ...;                       // trained or fresh
+ * Qat.prepare(net, QatConfig.builder()
+ *         .weights(QuantSpec.integer(4, true, Granularity.perChannel()))
+ *         .activations(QuantSpec.integer(8, false, Granularity.perTensor()))
+ *         .build());
+ * net.fit(trainIterator, epochs);                    // the ordinary DL4J loop
+ * }</pre>
+ *
+ * {@link #prepare} changes the network in place: each quantized layer's configuration gets a
+ * {@link FakeQuantWeightNoise} (weights) and its activation function is wrapped in a
+ * {@link FakeQuantActivation} (outputs). The output layer's activation (softmax) stays in float.
+ */
+public final class Qat {
+    /** Layers {@link #prepare} accepts. */
+    public static final List<String> SUPPORTED_LAYERS = List.of("DenseLayer", "OutputLayer",
+            "ConvolutionLayer (2D, not its Deconvolution/Depthwise/Separable subclasses)",
+            "SubsamplingLayer (no weights; passes quantized values through)");
+
+    private Qat() {}
+
+    /**
+     * Inserts fake quantization into {@code net} (initialised) as {@code config} says and returns it.
+     *
+     * @throws UnsupportedLayerException naming the first layer that is not in {@link #SUPPORTED_LAYERS};
+     *                                   the network is left unchanged
+     * @throws org.quant4j.core.InvalidSpecException if a group size does not divide a layer's input width
+     */
+    public static MultiLayerNetwork prepare(MultiLayerNetwork net, QatConfig config) {
+        int n = net.getnLayers();
+        List<Runnable> changes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            org.deeplearning4j.nn.conf.layers.Layer conf = net.getLayer(i).conf().getLayer();
+            String name = describe(i, conf);
+            if (conf instanceof SubsamplingLayer && conf.getClass() == SubsamplingLayer.class) {
+                continue;
+            }
+            WeightBlocks.Layout layout = layoutOf(conf);
+            if (layout == null) {
+                throw new UnsupportedLayerException(name + " is not supported by QAT; supported layers: "
+                        + String.join(", ", SUPPORTED_LAYERS) + ". Keep it out of the network or convert it first");
+            }
+            if (config.floatLayers().contains(i)) {
+                continue;
+            }
+            BaseLayer layer = (BaseLayer) conf;
+            QuantSpec w = config.weights();
+            if (w != null) {
+                long[] shape = net.getLayer(i).getParam(FakeQuantWeightNoise.WEIGHT_KEY).shape();
+                WeightBlocks.of(name, layout, shape, w.granularity()); // validates the group size now
+                FakeQuantWeightNoise noise = new FakeQuantWeightNoise(name, layout, w);
+                changes.add(() -> layer.setWeightNoise(noise));
+            }
+            QuantSpec a = config.activations();
+            if (a != null && i < n - 1) {
+                FakeQuantActivation act = new FakeQuantActivation(layer.getActivationFn(), a.bits(), a.symmetric(),
+                        config.activationGradient(),
+                        config.observer().create(config.averagingConstant(), config.freezeObserversAfter()));
+                changes.add(() -> layer.setActivationFn(act));
+            }
+        }
+        int maxFloat = config.floatLayers().stream().mapToInt(Integer::intValue).max().orElse(-1);
+        if (maxFloat >= n) {
+            throw new org.quant4j.core.InvalidSpecException("float layer index " + maxFloat + " is beyond the network's "
+                    + n + " layers (0.." + (n - 1) + ")");
+        }
+        changes.forEach(Runnable::run);
+        return net;
+    }
+
+    private static WeightBlocks.Layout layoutOf(org.deeplearning4j.nn.conf.layers.Layer conf) {
+        Class<?> c = conf.getClass();
+        if (c == DenseLayer.class || c == OutputLayer.class) {
+            return WeightBlocks.Layout.DENSE;
+        }
+        if (c == ConvolutionLayer.class) {
+            return WeightBlocks.Layout.CONVOLUTION;
+        }
+        return null;
+    }
+
+    private static String describe(int index, org.deeplearning4j.nn.conf.layers.Layer conf) {
+        String name = conf.getLayerName();
+        return "layer " + index + " (" + conf.getClass().getSimpleName()
+                + (name == null || name.isBlank() ? "" : " '" + name + "'") + ")";
+    }
+}

@@ -1,0 +1,196 @@
+package org.quant4j.qat;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.Collections;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import org.quant4j.core.Format;
+import org.quant4j.core.Granularity;
+import org.quant4j.core.InvalidSpecException;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizationException;
+
+/**
+ * What {@link Qat#prepare} inserts: the weight spec (null: float weights), the activation spec
+ * (null: float activations; INT per tensor only), the activation backward pass, the observer and
+ * when it freezes, and the layers kept entirely in float. Immutable, built with {@link #builder()},
+ * round-trips through JSON.
+ *
+ * <pre>{@code
+ * QatConfig cfg = QatConfig.builder()
+ *         .weights(QuantSpec.integer(4, true, Granularity.perChannel()))
+ *         .activations(QuantSpec.integer(8, false, Granularity.perTensor()))
+ *         .freezeObserversAfter(500)
+ *         .build();
+ * }</pre>
+ */
+@JsonPropertyOrder({"weights", "activations", "activationGradient", "observer", "averagingConstant",
+        "freezeObserversAfter", "floatLayers"})
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public final class QatConfig {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final QuantSpec weights;
+    private final QuantSpec activations;
+    private final ActivationGradient activationGradient;
+    private final ObserverKind observer;
+    private final float averagingConstant;
+    private final int freezeObserversAfter;
+    private final Set<Integer> floatLayers;
+
+    private QatConfig(Builder b) {
+        this.weights = b.weights;
+        this.activations = b.activations;
+        this.activationGradient = b.activationGradient;
+        this.observer = b.observer;
+        this.averagingConstant = b.averagingConstant;
+        this.freezeObserversAfter = b.freezeObserversAfter;
+        this.floatLayers = Collections.unmodifiableSet(new TreeSet<>(b.floatLayers));
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @JsonCreator
+    static QatConfig fromJsonFields(@JsonProperty("weights") QuantSpec weights,
+                                    @JsonProperty("activations") QuantSpec activations,
+                                    @JsonProperty("activationGradient") ActivationGradient activationGradient,
+                                    @JsonProperty("observer") ObserverKind observer,
+                                    @JsonProperty("averagingConstant") Float averagingConstant,
+                                    @JsonProperty("freezeObserversAfter") Integer freezeObserversAfter,
+                                    @JsonProperty("floatLayers") Set<Integer> floatLayers) {
+        Builder b = builder().weights(weights).activations(activations);
+        if (activationGradient != null) b.activationGradient(activationGradient);
+        if (observer != null) b.observer(observer);
+        if (averagingConstant != null) b.averagingConstant(averagingConstant);
+        if (freezeObserversAfter != null) b.freezeObserversAfter(freezeObserversAfter);
+        if (floatLayers != null) b.floatLayers(floatLayers);
+        return b.build();
+    }
+
+    public static QatConfig fromJson(String json) {
+        try {
+            return JSON.readValue(json, QatConfig.class);
+        } catch (JsonProcessingException e) {
+            Throwable root = e.getCause() instanceof QuantizationException q ? q : e;
+            throw new InvalidSpecException("cannot read QAT config JSON: " + root.getMessage());
+        }
+    }
+
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Weight spec; null keeps weights in float. */
+    @JsonProperty public QuantSpec weights() { return weights; }
+    /** Activation spec (INT, per tensor); null keeps activations in float. */
+    @JsonProperty public QuantSpec activations() { return activations; }
+    @JsonProperty public ActivationGradient activationGradient() { return activationGradient; }
+    @JsonProperty public ObserverKind observer() { return observer; }
+    /** Weight of a new batch in the moving-average observer. */
+    @JsonProperty public float averagingConstant() { return averagingConstant; }
+    /** Training iterations after which activation ranges stop changing; negative: never. */
+    @JsonProperty public int freezeObserversAfter() { return freezeObserversAfter; }
+    /** Indices of layers left entirely in float (weights and output activation). */
+    @JsonProperty public Set<Integer> floatLayers() { return floatLayers; }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof QatConfig c && Objects.equals(c.weights, weights) && Objects.equals(c.activations, activations)
+                && c.activationGradient == activationGradient && c.observer == observer
+                && c.averagingConstant == averagingConstant && c.freezeObserversAfter == freezeObserversAfter
+                && c.floatLayers.equals(floatLayers);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(weights, activations, activationGradient, observer, averagingConstant, freezeObserversAfter,
+                floatLayers);
+    }
+
+    @Override
+    public String toString() {
+        return toJson();
+    }
+
+    /** Defaults: float weights and activations, clipped STE, moving-average min-max (c = 0.01), never frozen. */
+    public static final class Builder {
+        private QuantSpec weights;
+        private QuantSpec activations;
+        private ActivationGradient activationGradient = ActivationGradient.CLIPPED_STE;
+        private ObserverKind observer = ObserverKind.MOVING_AVERAGE_MIN_MAX;
+        private float averagingConstant = 0.01f;
+        private int freezeObserversAfter = -1;
+        private Set<Integer> floatLayers = new TreeSet<>();
+
+        public Builder weights(QuantSpec spec) {
+            this.weights = spec;
+            return this;
+        }
+
+        public Builder activations(QuantSpec spec) {
+            this.activations = spec;
+            return this;
+        }
+
+        public Builder activationGradient(ActivationGradient g) {
+            this.activationGradient = Objects.requireNonNull(g, "activationGradient");
+            return this;
+        }
+
+        public Builder observer(ObserverKind kind) {
+            this.observer = Objects.requireNonNull(kind, "observer");
+            return this;
+        }
+
+        public Builder averagingConstant(float c) {
+            this.averagingConstant = c;
+            return this;
+        }
+
+        public Builder freezeObserversAfter(int iterations) {
+            this.freezeObserversAfter = iterations;
+            return this;
+        }
+
+        public Builder floatLayers(Set<Integer> layerIndices) {
+            this.floatLayers = new TreeSet<>(layerIndices);
+            return this;
+        }
+
+        public Builder floatLayers(Integer... layerIndices) {
+            return floatLayers(Set.of(layerIndices));
+        }
+
+        public QatConfig build() {
+            if (activations != null && (activations.format() != Format.INT
+                    || activations.granularity().kind() != Granularity.Kind.TENSOR)) {
+                throw new InvalidSpecException("QAT activation quantization is INT per tensor, not "
+                        + activations.shortName());
+            }
+            if (weights != null) {
+                WeightQuantizers.of(weights);
+            }
+            if (!(averagingConstant > 0f && averagingConstant <= 1f)) {
+                throw new InvalidSpecException("averaging constant must be in (0, 1], got " + averagingConstant);
+            }
+            for (int i : floatLayers) {
+                if (i < 0) {
+                    throw new InvalidSpecException("float layer index must be >= 0, got " + i);
+                }
+            }
+            return new QatConfig(this);
+        }
+    }
+}
