@@ -62,7 +62,7 @@ final class GptqSweep {
             for (int start = 0; start < n; ) {
                 int end = layout.blockEnd(start, blockSize);
                 int count = end - start;
-                float[] block = diagonalBlock(ub, start, count);
+                float[][] block = diagonalBlock(ub, start, count);
                 int blockStart = start;
                 IntStream.range(0, slices).parallel().forEach(s -> loss[s] += sweepRows(
                         SymmetricPermutation.sliceStart(rows, s), SymmetricPermutation.sliceStart(rows, s + 1),
@@ -84,17 +84,21 @@ final class GptqSweep {
         return total;
     }
 
-    /** {@code U[start:start+count, start:start+count]} as a dense row-major {@code count×count} array. */
-    private float[] diagonalBlock(FloatBuffer ub, int start, int count) {
-        float[] block = new float[count * count];
+    /**
+     * {@code U[start:start+count, start:start+count]}, one array per row: the inner axpy then indexes
+     * both of its arrays from 0, which C2 vectorizes (JDK 17 does not vectorize a loop whose arrays
+     * are indexed with different invariant offsets).
+     */
+    private float[][] diagonalBlock(FloatBuffer ub, int start, int count) {
+        float[][] block = new float[count][count];
         for (int a = 0; a < count; a++) {
-            ub.get((start + a) * n + start, block, a * count, count);
+            ub.get((start + a) * n + start, block[a], 0, count);
         }
         return block;
     }
 
     /** Algorithm 1's inner loop for rows {@code [r0, r1)} over one block; returns their loss. */
-    private double sweepRows(int r0, int r1, int start, int count, float[] u, FloatBuffer wb, FloatBuffer eb,
+    private double sweepRows(int r0, int r1, int start, int count, float[][] u, FloatBuffer wb, FloatBuffer eb,
                              byte[] codes, float[] scales, float[] zeros) {
         float[] wr = new float[count];
         float[] er = new float[count];
@@ -117,11 +121,12 @@ final class GptqSweep {
                 float v = wr[i];
                 int code = grid.code(v, scale, zero);
                 codes[codeBase + order[col]] = (byte) code;
-                float e = (v - grid.value(code, scale, zero)) / u[i * count + i];
+                float[] ui = u[i];
+                float e = (v - grid.value(code, scale, zero)) / ui[i];
                 er[i] = e;
                 loss += 0.5 * e * e;
-                for (int j = i + 1, k = i * count + i + 1; j < count; j++, k++) {
-                    wr[j] -= e * u[k];
+                for (int j = i + 1; j < count; j++) {
+                    wr[j] -= e * ui[j];
                 }
             }
             eb.put(r * count, er, 0, count);

@@ -23,11 +23,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * row-major matrix is the column-major storage of its transpose, so the row-major lower triangle is
  * LAPACK's upper triangle, and no transposed copy is made.
  */
-final class NativeLinearAlgebra {
+public final class NativeLinearAlgebra {
     private NativeLinearAlgebra() {}
 
     /** The native memory of a float, c-order, offset-0 array. */
-    static FloatPointer pointer(INDArray a) {
+    public static FloatPointer pointer(INDArray a) {
         if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || a.offset() != 0) {
             throw new IllegalArgumentException("need a float c-order array at offset 0, got " + a.dataType() + " "
                     + a.ordering() + " offset " + a.offset());
@@ -36,7 +36,7 @@ final class NativeLinearAlgebra {
     }
 
     /** A pointer {@code offset} floats after {@code base} (sharing its memory, not owning it). */
-    static FloatPointer at(FloatPointer base, long offset) {
+    public static FloatPointer at(FloatPointer base, long offset) {
         return new FloatPointer(base).position(base.position() + offset);
     }
 
@@ -44,7 +44,7 @@ final class NativeLinearAlgebra {
      * {@code C ← alpha·A·B + beta·C} with row-major {@code A: m×k} (leading dimension {@code lda}),
      * {@code B: k×n} ({@code ldb}) and {@code C: m×n} ({@code ldc}).
      */
-    static void gemm(int m, int n, int k, float alpha, FloatPointer a, int lda, FloatPointer b, int ldb, float beta,
+    public static void gemm(int m, int n, int k, float alpha, FloatPointer a, int lda, FloatPointer b, int ldb, float beta,
                      FloatPointer c, int ldc) {
         if (m == 0 || n == 0) {
             return;
@@ -60,7 +60,7 @@ final class NativeLinearAlgebra {
      * @return 0 on success, or {@code k > 0} when the leading minor of order {@code k} is not
      *         positive definite (the lower triangle is then partly overwritten)
      */
-    static int choleskyLower(FloatPointer a, int n) {
+    public static int choleskyLower(FloatPointer a, int n) {
         return check("spotrf", LAPACKE_spotrf(LAPACK_COL_MAJOR, (byte) 'U', n, a, n));
     }
 
@@ -70,7 +70,7 @@ final class NativeLinearAlgebra {
      *
      * @return 0 on success, or {@code k > 0} when diagonal element {@code k} (1-based) is exactly zero
      */
-    static int invertLowerTriangular(FloatPointer a, int n) {
+    public static int invertLowerTriangular(FloatPointer a, int n) {
         return check("strtri", LAPACKE_strtri(LAPACK_COL_MAJOR, (byte) 'U', (byte) 'N', n, a, n));
     }
 
