@@ -1,35 +1,217 @@
 package org.quant4j.calibration;
 
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.core.InvalidTensorException;
 
 /**
- * Streaming statistics of one layer's inputs, accumulated over calibration batches with bounded memory:
- * the GPTQ Hessian {@code H = 2/n · Σ x xᵀ} (as the reference accumulates it: running mean, 2/n scaling),
- * per-input-channel mean |x| (for AWQ), and a bounded reservoir of input rows (for output-error search).
+ * Streaming statistics of one layer's inputs, accumulated over calibration batches with bounded memory
+ * (independent of the number of rows seen):
+ * <ul>
+ *   <li>the GPTQ Hessian {@code H = 2/n · Σ x xᵀ}, float32, accumulated as the reference
+ *       implementation does (IST-DASLab/gptq {@code GPTQ.add_batch}): for a batch of {@code m} rows,
+ *       {@code H ← n/(n+m) · H + 2/(n+m) · XᵀX}, {@code n ← n+m}, so {@code H} is always the running
+ *       mean; the batch product is one ND4J gemm;</li>
+ *   <li>the per-input-channel mean {@code |x|} (the activation statistic of AWQ), accumulated in double;</li>
+ *   <li>a uniform sample of at most {@code reservoirRows} input rows (reservoir sampling, Vitter's
+ *       Algorithm R, seeded), for measuring a quantized layer's output error. The sample depends only
+ *       on the sequence of rows and the seed, not on how the rows were split into batches.</li>
+ * </ul>
+ * Not thread-safe: one instance per layer, fed by one thread.
  */
 public final class LayerStats {
-    private final int inFeatures;
+    /** Rows kept by the reservoir unless told otherwise. */
+    public static final int DEFAULT_RESERVOIR_ROWS = 512;
 
+    /** Rows copied to the Java heap at a time when scanning a batch. */
+    private static final int SCAN_ROWS = 256;
+
+    private final int inFeatures;
+    private final int reservoirCapacity;
+    private final SplittableRandom random;
+    private final double[] absSum;
+    private final float[] reservoir;
+    private String layer;
+    private INDArray hessian;
+    private long rows;
+
+    /** Statistics of a layer with {@code inFeatures} inputs, a 512-row reservoir, seed 0. */
     public LayerStats(int inFeatures) {
+        this(null, inFeatures, DEFAULT_RESERVOIR_ROWS, 0L);
+    }
+
+    /**
+     * @param layer         names the layer in error messages (may be null: the first {@link #accumulate}
+     *                      call then names it)
+     * @param reservoirRows how many input rows to keep (0 keeps none)
+     * @param seed          seed of the reservoir's random choices
+     */
+    public LayerStats(String layer, int inFeatures, int reservoirRows, long seed) {
+        if (inFeatures < 1) {
+            throw new InvalidTensorException(describe(layer) + ": a layer needs at least one input, got " + inFeatures);
+        }
+        if (reservoirRows < 0) {
+            throw new IllegalArgumentException("reservoirRows must be >= 0, got " + reservoirRows);
+        }
+        this.layer = layer;
         this.inFeatures = inFeatures;
+        this.reservoirCapacity = reservoirRows;
+        this.random = new SplittableRandom(seed);
+        this.absSum = new double[inFeatures];
+        this.reservoir = new float[Math.multiplyExact(reservoirRows, inFeatures)];
     }
 
     public int inFeatures() {
         return inFeatures;
     }
 
-    /** Adds a batch of input rows {@code [rows, inFeatures]}. */
-    public void accumulate(String layer, INDArray rows) {
-        throw new UnsupportedOperationException("TODO: implement");
+    /** The layer these statistics describe, or null if never named. */
+    public String layer() {
+        return layer;
+    }
+
+    /**
+     * Adds a batch of input rows: {@code [rows, inFeatures]}, or {@code [batch, sequence, inFeatures]}
+     * (flattened to rows). The batch is not modified. A batch with zero rows changes nothing.
+     *
+     * @throws InvalidTensorException naming {@code layer} if the width is not {@link #inFeatures()} or
+     *                                an activation is NaN or infinite (then nothing is accumulated)
+     */
+    public void accumulate(String layer, INDArray batch) {
+        if (this.layer == null) {
+            this.layer = layer;
+        }
+        checkShape(layer, batch);
+        INDArray floats = batch.dataType() == DataType.FLOAT && batch.ordering() == 'c' && !batch.isView()
+                ? batch : batch.castTo(DataType.FLOAT).dup('c');
+        try {
+            INDArray x = floats.rank() == 3 ? floats.reshape('c', floats.size(0) * floats.size(1), inFeatures) : floats;
+            int m = Math.toIntExact(x.rows());
+            if (m > 0) {
+                scan(layer, x, m);
+                accumulateHessian(x, m);
+            }
+        } finally {
+            if (floats != batch) {
+                floats.close();
+            }
+        }
     }
 
     /** Rows seen so far. */
     public long rowCount() {
-        throw new UnsupportedOperationException("TODO: implement");
+        return rows;
     }
 
-    /** The Hessian {@code 2/n · XᵀX}, {@code [in, in]} float (a copy). */
+    /**
+     * The Hessian {@code 2/n · XᵀX}, {@code [in, in]} float, c order (a copy the caller owns).
+     *
+     * @throws InvalidTensorException naming the layer if no rows were accumulated
+     */
     public INDArray hessian() {
-        throw new UnsupportedOperationException("TODO: implement");
+        requireRows("a Hessian");
+        return hessian.dup('c');
+    }
+
+    /** Per-input-channel mean {@code |x|} over all rows seen (a copy). */
+    public float[] meanAbs() {
+        requireRows("mean activations");
+        float[] mean = new float[inFeatures];
+        for (int c = 0; c < inFeatures; c++) {
+            mean[c] = (float) (absSum[c] / rows);
+        }
+        return mean;
+    }
+
+    /** Rows the reservoir holds: {@code min(rowCount, capacity)}. */
+    public int sampleCount() {
+        return (int) Math.min(rows, reservoirCapacity);
+    }
+
+    /** The reservoir's rows, {@code [sampleCount, inFeatures]} float (a copy), in slot order. */
+    public INDArray sampleRows() {
+        requireRows("sample rows");
+        int k = sampleCount();
+        return Nd4j.create(Arrays.copyOf(reservoir, k * inFeatures), new long[] {k, inFeatures}, DataType.FLOAT);
+    }
+
+    private void requireRows(String what) {
+        if (rows == 0) {
+            throw new InvalidTensorException(describe(layer) + ": no calibration rows were accumulated, so there are no "
+                    + what + "; feed at least one batch of inputs first");
+        }
+    }
+
+    private void checkShape(String layer, INDArray batch) {
+        long[] shape = batch.shape();
+        if (shape.length < 2 || shape.length > 3) {
+            throw new InvalidTensorException(describe(layer) + ": calibration input must be [rows, " + inFeatures
+                    + "] or [batch, sequence, " + inFeatures + "], got shape " + Arrays.toString(shape));
+        }
+        long width = shape[shape.length - 1];
+        if (width != inFeatures) {
+            throw new InvalidTensorException(describe(layer) + ": calibration rows have width " + width + ", expected "
+                    + inFeatures + " (shape " + Arrays.toString(shape) + ")");
+        }
+    }
+
+    /** Checks every value, adds |x| per channel and offers each row to the reservoir; all or nothing. */
+    private void scan(String layer, INDArray x, int m) {
+        FloatBuffer data = x.data().asNioFloat();
+        long offset = x.offset();
+        float[] chunk = new float[Math.min(m, SCAN_ROWS) * inFeatures];
+        for (int r0 = 0; r0 < m; r0 += SCAN_ROWS) { // validate the whole batch before changing any state
+            int k = Math.min(SCAN_ROWS, m - r0);
+            data.get((int) (offset + (long) r0 * inFeatures), chunk, 0, k * inFeatures);
+            for (int i = 0; i < k * inFeatures; i++) {
+                if (!Float.isFinite(chunk[i])) {
+                    throw new InvalidTensorException(describe(layer) + ": calibration activation " + chunk[i]
+                            + " at batch row " + (r0 + i / inFeatures) + ", input " + (i % inFeatures)
+                            + ": activations must be finite");
+                }
+            }
+        }
+        for (int r0 = 0; r0 < m; r0 += SCAN_ROWS) {
+            int k = Math.min(SCAN_ROWS, m - r0);
+            data.get((int) (offset + (long) r0 * inFeatures), chunk, 0, k * inFeatures);
+            for (int r = 0; r < k; r++) {
+                int base = r * inFeatures;
+                for (int c = 0; c < inFeatures; c++) {
+                    absSum[c] += Math.abs(chunk[base + c]);
+                }
+                offerToReservoir(chunk, base, rows + r0 + r);
+            }
+        }
+    }
+
+    /** Algorithm R: row number {@code seen} (0-based) replaces a uniform slot with probability capacity/(seen+1). */
+    private void offerToReservoir(float[] chunk, int base, long seen) {
+        if (reservoirCapacity == 0) {
+            return;
+        }
+        long slot = seen < reservoirCapacity ? seen : random.nextLong(seen + 1);
+        if (slot < reservoirCapacity) {
+            System.arraycopy(chunk, base, reservoir, (int) slot * inFeatures, inFeatures);
+        }
+    }
+
+    /** {@code H ← n/(n+m)·H + 2/(n+m)·XᵀX} in one gemm; {@code n ← n+m}. */
+    private void accumulateHessian(INDArray x, int m) {
+        if (hessian == null) {
+            hessian = Nd4j.zeros(DataType.FLOAT, inFeatures, inFeatures);
+        }
+        long total = rows + m;
+        double keep = (double) rows / total;
+        double scale = 2.0 / total;
+        Nd4j.gemm(x, x, hessian, true, false, scale, keep);
+        rows = total;
+    }
+
+    private static String describe(String layer) {
+        return layer == null ? "layer (unnamed)" : "layer '" + layer + "'";
     }
 }

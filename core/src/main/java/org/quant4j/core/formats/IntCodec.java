@@ -59,11 +59,39 @@ public final class IntCodec implements FormatCodec {
         float[] z = spec.symmetric() ? null : t.zeros().values();
         float symmetricZero = 1 << (bits - 1);
         byte[] packed = t.codes();
+        if (t.hasGroupIndex()) {
+            dequantizeIndexedGroups(t, grid, blocks, s, z, symmetricZero, out);
+            return;
+        }
         blocks.forEachChunk((chunk, from, to, scratch) -> {
             byte[] codes = scratch.codes;
             BitPacker.unpack(packed, from / 8 * bits, to - from, bits, codes, 0);
             blocks.forEachSegment(from, to, (b, i, end) ->
                     grid.values(codes, i - from, end - i, s[b], z == null ? symmetricZero : z[b], out, i));
+        });
+    }
+
+    /** Dequantization when column {@code c} belongs to group {@code groupIndex[c]} (GPTQ act-order groups). */
+    private static void dequantizeIndexedGroups(QuantizedTensor t, IntGrid grid, TensorBlocks blocks, float[] s,
+                                                float[] z, float symmetricZero, float[] out) {
+        int bits = t.spec().bits();
+        int cols = Math.toIntExact(t.cols());
+        int groupsPerRow = cols / t.spec().granularity().groupSize();
+        int[] groupIndex = t.groupIndex();
+        byte[] packed = t.codes();
+        blocks.forEachChunk((chunk, from, to, scratch) -> {
+            byte[] codes = scratch.codes;
+            BitPacker.unpack(packed, from / 8 * bits, to - from, bits, codes, 0);
+            int row = from / cols;
+            int col = from - row * cols;
+            for (int i = from; i < to; i++) {
+                int b = row * groupsPerRow + groupIndex[col];
+                out[i] = grid.value(codes[i - from] & 0xFF, s[b], z == null ? symmetricZero : z[b]);
+                if (++col == cols) {
+                    col = 0;
+                    row++;
+                }
+            }
         });
     }
 

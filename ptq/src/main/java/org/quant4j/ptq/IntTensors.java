@@ -1,0 +1,29 @@
+package org.quant4j.ptq;
+
+import org.quant4j.core.BitPacker;
+import org.quant4j.core.EncodedArray;
+import org.quant4j.core.Format;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizedTensor;
+
+/** Builds an INT {@link QuantizedTensor} from solver output, the same object {@code IntCodec} builds. */
+final class IntTensors {
+    private IntTensors() {}
+
+    /**
+     * @param codes      one unpacked code per element, row-major
+     * @param scales     per-block scales, already representable in the spec's scale encoding
+     *                   ({@link org.quant4j.core.formats.IntGrid} rounds them so)
+     * @param zeros      per-block zero points (ignored when symmetric)
+     * @param groupIndex the group of each column, or null when groups are consecutive
+     */
+    static QuantizedTensor assemble(QuantSpec spec, long[] shape, byte[] codes, float[] scales, float[] zeros,
+                                    int[] groupIndex) {
+        EncodedArray storedScales = EncodedArray.encode(spec.scaleEncoding(), spec.bits(), scales);
+        EncodedArray storedZeros = spec.symmetric() ? null
+                : EncodedArray.encode(spec.zeroEncoding(), spec.bits(), zeros);
+        byte[] packed = new byte[Math.toIntExact(BitPacker.packedLength(Format.INT, spec.bits(), codes.length))];
+        BitPacker.pack(codes, 0, codes.length, spec.bits(), packed, 0);
+        return new QuantizedTensor(spec, shape, packed, storedScales, storedZeros, 1f, groupIndex);
+    }
+}
