@@ -43,10 +43,15 @@ final class DemoReport {
                 .xAxisTitle("bits per weight (scales included)").yAxisTitle("test accuracy (%)").build();
         chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         chart.getStyler().setMarkerSize(10);
-        chart.getStyler().setXAxisLogarithmic(true);
-        for (MnistFormatsDemo.Row r : rows) {
+        chart.getStyler().setXAxisMin(0.0).setXAxisMax(9.0);
+        chart.addSeries("fp32 (32 bits)", new double[] {0, 9}, new double[] {100 * fp32, 100 * fp32})
+                .setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line).setMarker(SeriesMarkers.NONE);
+        org.knowm.xchart.style.markers.Marker[] shapes = {SeriesMarkers.CIRCLE, SeriesMarkers.DIAMOND,
+            SeriesMarkers.SQUARE, SeriesMarkers.TRIANGLE_UP, SeriesMarkers.TRIANGLE_DOWN};
+        for (int i = 1; i < rows.size(); i++) {
+            MnistFormatsDemo.Row r = rows.get(i);
             chart.addSeries(r.spec(), new double[] {r.bitsPerWeight()}, new double[] {100 * r.accuracy()})
-                    .setMarker(SeriesMarkers.CIRCLE);
+                    .setMarker(shapes[i % shapes.length]);
         }
         BitmapEncoder.saveBitmap(chart, dir.resolve("accuracy-vs-bits.png").toString(), BitmapEncoder.BitmapFormat.PNG);
     }

@@ -13,7 +13,8 @@ import org.quant4j.core.QuantizationException;
  *
  * <p>Layout (little-endian), as {@link org.quant4j.core.NumberEncoding#DQ8} documents: FP32 mean, then
  * one FP32 absmax per block, then one code byte per scale. A scale decodes to
- * {@code map[code] * blockAbsmax + mean} (float arithmetic, exactly this order); a block whose centred
+ * {@code map[code] * blockAbsmax + mean} (float arithmetic, exactly this order, saturated to the largest
+ * finite float); a block whose centred
  * scales are all 0 has absmax 0 and codes of 0. The decoded scale is within
  * {@code blockAbsmax * DynamicMap.SIGNED.maxRoundingError()} (about 0.7 %) of the original, plus float
  * rounding.
@@ -83,7 +84,9 @@ public final class DoubleQuant {
         float[] out = new float[count];
         for (int i = 0; i < count; i++) {
             float absmax = in.getFloat(4 + 4 * (i / BLOCK));
-            out[i] = DynamicMap.SIGNED.decode(bytes[codeBase + i]) * absmax + mean;
+            // saturate: centred codes near ±1 of a block of scales near Float.MAX_VALUE would overflow to ±Inf
+            float v = DynamicMap.SIGNED.decode(bytes[codeBase + i]) * absmax + mean;
+            out[i] = Math.max(-Float.MAX_VALUE, Math.min(Float.MAX_VALUE, v));
         }
         return out;
     }
