@@ -79,8 +79,8 @@ public final class KMeans1D {
     /** The index of the centroid nearest to {@code x} in ascending {@code centroids}; ties go to the lower index. */
     public static int nearest(float[] centroids, float x) {
         int lo = 0;
-        int hi = centroids.length - 1;
-        while (lo < hi) { // first centroid >= x
+        int hi = centroids.length;
+        while (lo < hi) { // first centroid >= x, or length
             int mid = (lo + hi) >>> 1;
             if (centroids[mid] < x) {
                 lo = mid + 1;
@@ -88,13 +88,11 @@ public final class KMeans1D {
                 hi = mid;
             }
         }
-        if (lo > 0 && x - centroids[lo - 1] <= centroids[lo] - x) {
-            lo--;
-            while (lo > 0 && centroids[lo - 1] == centroids[lo]) {
-                lo--;
-            }
+        int best = lo == centroids.length || (lo > 0 && x - centroids[lo - 1] <= centroids[lo] - x) ? lo - 1 : lo;
+        while (best > 0 && centroids[best - 1] == centroids[best]) {
+            best--;
         }
-        return lo;
+        return best;
     }
 
     /** The distinct values when there are at most {@code k} of them, else null. */
