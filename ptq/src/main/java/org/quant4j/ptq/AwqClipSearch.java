@@ -1,10 +1,11 @@
 package org.quant4j.ptq;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
+import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.quant4j.core.InvalidSpecException;
 import org.quant4j.core.InvalidTensorException;
 import org.quant4j.core.QuantSpec;
@@ -48,10 +49,10 @@ public final class AwqClipSearch {
     }
 
     /**
-     * @param clip          the clip value of every block ({@code row·(cols/g) + group}); {@code +∞} where unclipped
-     * @param errorBefore   {@code Σ_rows ‖X(W − Q(W))ᵀ‖² / rows} without clipping, on the search rows
-     * @param errorAfter    the same with the chosen clips ({@code <= errorBefore})
-     * @param rowsReverted  rows that kept the unclipped ranges because clipping raised their error
+     * @param clip         the clip value of every block ({@code row·(cols/g) + group}); {@code +∞} where unclipped
+     * @param errorBefore  {@code Σ_rows ‖X(W − Q(W))ᵀ‖² / rows} without clipping, on the search rows
+     * @param errorAfter   the same with the chosen clips ({@code <= errorBefore})
+     * @param rowsReverted rows that kept the unclipped ranges because clipping raised their error
      */
     public record Result(float[] clip, double errorBefore, double errorAfter, int rowsReverted) {}
 
@@ -69,79 +70,87 @@ public final class AwqClipSearch {
         }
         int out = (int) w.size(0);
         int in = (int) w.size(1);
+        int rows = (int) x.rows();
         AwqGrid blocks = AwqGrid.of(layer, spec, out, in);
         int g = blocks.groupSize();
-        int groups = in / g;
         float[] weights = w.castTo(DataType.FLOAT).dup('c').data().asFloat();
-        INDArray xf = x.castTo(DataType.FLOAT);
-        float[] amax = blocks.blockAbsMax(weights);
+        try (INDArray xc = x.castTo(DataType.FLOAT).dup('c');
+             INDArray xt = x.castTo(DataType.FLOAT).transpose().dup('c');
+             INDArray gram = Nd4j.createUninitialized(DataType.FLOAT, g, g);
+             INDArray d = Nd4j.createUninitialized(DataType.FLOAT, out, g);
+             INDArray dg = Nd4j.createUninitialized(DataType.FLOAT, out, g)) {
+            float[] clip = searchBlocks(weights, blocks, out, in, new Workspace(xc, xt, rows, gram, d, dg));
+            return guard(weights, clip, blocks, out, in, xt, rows);
+        }
+    }
+
+    /**
+     * Native buffers of one search: {@code X [rows, in]} and {@code Xᵀ [in, rows]} (c order), a group's
+     * Gram matrix {@code [g, g]}, the block errors {@code D} and {@code D·G} ({@code [out, g]}).
+     */
+    private record Workspace(INDArray x, INDArray xt, int rows, INDArray gram, INDArray d, INDArray dg) {}
+
+    /** The per-block choice: for each group and candidate shrink, every row's group error. */
+    private float[] searchBlocks(float[] w, AwqGrid blocks, int out, int in, Workspace ws) {
+        int g = blocks.groupSize();
+        int groups = in / g;
+        float[] amax = blocks.blockAbsMax(w);
         float[] clip = new float[blocks.blocks()];
         Arrays.fill(clip, Float.POSITIVE_INFINITY);
-        float[] bestError = new float[clip.length];
-        Arrays.fill(bestError, Float.POSITIVE_INFINITY);
+        double[] bestError = new double[clip.length];
+        Arrays.fill(bestError, Double.POSITIVE_INFINITY);
         float[] candidateClip = new float[clip.length];
-        float[] quantized = new float[weights.length];
-        double scale = 1.0 / x.rows();
-        for (int k = 0; k < groups; k++) {
-            INDArray xk = xf.get(NDArrayIndex.all(), NDArrayIndex.interval(k * g, (k + 1) * g));
-            try (INDArray gram = xk.transpose().mmul(xk).muli(scale)) {
-                for (int i = 0; i < candidates; i++) {
-                    float shrink = 1f - (float) i / grid;
-                    for (int r = 0; r < out; r++) {
-                        int b = r * groups + k;
-                        candidateClip[b] = i == 0 ? Float.POSITIVE_INFINITY : amax[b] * shrink;
+        float[] quantized = new float[w.length];
+        float[] d = new float[out * g];
+        float[] dg = new float[out * g];
+        FloatPointer x = NativeLinearAlgebra.pointer(ws.x());
+        FloatPointer xt = NativeLinearAlgebra.pointer(ws.xt());
+        FloatPointer gram = NativeLinearAlgebra.pointer(ws.gram());
+        FloatPointer dp = NativeLinearAlgebra.pointer(ws.d());
+        FloatPointer dgp = NativeLinearAlgebra.pointer(ws.dg());
+        FloatBuffer db = ws.d().data().asNioFloat();
+        FloatBuffer dgb = ws.dg().data().asNioFloat();
+        for (int k = 0; k < groups; k++) { // G_k = X_kᵀ X_k / rows: rows k·g.. of Xᵀ times columns k·g.. of X
+            NativeLinearAlgebra.gemm(g, g, ws.rows(), 1f / ws.rows(), NativeLinearAlgebra.at(xt, (long) k * g * ws.rows()),
+                    ws.rows(), NativeLinearAlgebra.at(x, (long) k * g), in, 0f, gram, g);
+            for (int i = 0; i < candidates; i++) {
+                float shrink = 1f - (float) i / grid;
+                for (int r = 0; r < out; r++) {
+                    int b = r * groups + k;
+                    candidateClip[b] = i == 0 ? Float.POSITIVE_INFINITY : amax[b] * shrink;
+                    blocks.fakeQuantize(w, candidateClip, b, b + 1, quantized);
+                    for (int c = 0; c < g; c++) {
+                        d[r * g + c] = quantized[b * g + c] - w[b * g + c];
                     }
-                    float[] error = groupErrors(weights, quantized, candidateClip, blocks, out, in, k, gram);
-                    for (int r = 0; r < out; r++) {
-                        int b = r * groups + k;
-                        if (error[r] < bestError[b]) {
-                            bestError[b] = error[r];
-                            clip[b] = candidateClip[b];
-                        }
+                }
+                db.put(0, d);
+                NativeLinearAlgebra.gemm(out, g, g, 1f, dp, g, gram, g, 0f, dgp, g);
+                dgb.get(0, dg);
+                for (int r = 0; r < out; r++) {
+                    double e = 0;
+                    for (int c = r * g; c < (r + 1) * g; c++) {
+                        e += (double) dg[c] * d[c];
+                    }
+                    int b = r * groups + k;
+                    if (e < bestError[b]) {
+                        bestError[b] = e;
+                        clip[b] = candidateClip[b];
                     }
                 }
             }
         }
-        return guard(weights, clip, blocks, out, in, xf);
-    }
-
-    /** Each row's error {@code dᵀ G_k d} in group {@code k} with the candidate clips. */
-    private static float[] groupErrors(float[] w, float[] quantized, float[] clip, AwqGrid blocks, int out, int in,
-                                       int k, INDArray gram) {
-        int g = blocks.groupSize();
-        int groups = in / g;
-        float[] d = new float[out * g];
-        for (int r = 0; r < out; r++) {
-            int b = r * groups + k;
-            blocks.fakeQuantize(w, clip, b, b + 1, quantized);
-            for (int c = 0; c < g; c++) {
-                d[r * g + c] = quantized[b * g + c] - w[b * g + c];
-            }
-        }
-        float[] dg;
-        try (INDArray da = Nd4j.create(d, new long[] {out, g}, 'c'); INDArray product = da.mmul(gram)) {
-            dg = product.dup('c').data().asFloat();
-        }
-        float[] error = new float[out];
-        for (int r = 0; r < out; r++) {
-            double e = 0;
-            for (int c = r * g; c < (r + 1) * g; c++) {
-                e += (double) dg[c] * d[c];
-            }
-            error[r] = (float) e;
-        }
-        return error;
+        return clip;
     }
 
     /** Reverts rows whose clipped output error exceeds the unclipped one; reports both totals. */
-    private static Result guard(float[] w, float[] clip, AwqGrid blocks, int out, int in, INDArray x) {
+    private static Result guard(float[] w, float[] clip, AwqGrid blocks, int out, int in, INDArray xt, int rows) {
         int groups = in / blocks.groupSize();
         float[] unclipped = new float[w.length];
         float[] clipped = new float[w.length];
         blocks.fakeQuantize(w, null, 0, blocks.blocks(), unclipped);
         blocks.fakeQuantize(w, clip, 0, blocks.blocks(), clipped);
-        double[] before = rowErrors(w, unclipped, out, in, x);
-        double[] after = rowErrors(w, clipped, out, in, x);
+        double[] before = rowErrors(w, unclipped, out, in, xt, rows);
+        double[] after = rowErrors(w, clipped, out, in, xt, rows);
         double totalBefore = 0;
         double totalAfter = 0;
         int reverted = 0;
@@ -158,20 +167,24 @@ public final class AwqClipSearch {
         return new Result(clip, totalBefore, totalAfter, reverted);
     }
 
-    /** {@code ‖X (w_r − q_r)‖² / rows} for every row {@code r}. */
-    private static double[] rowErrors(float[] w, float[] q, int out, int in, INDArray x) {
+    /** {@code ‖X (q_r − w_r)‖² / rows} for every row {@code r}, from {@code (Q − W)·Xᵀ} (one gemm). */
+    private static double[] rowErrors(float[] w, float[] q, int out, int in, INDArray xt, int rows) {
         float[] d = new float[w.length];
         for (int i = 0; i < d.length; i++) {
             d[i] = q[i] - w[i];
         }
         double[] errors = new double[out];
-        long rows = x.rows();
-        try (INDArray da = Nd4j.create(d, new long[] {out, in}, 'c'); INDArray product = da.mmul(x.transpose())) {
-            float[] p = product.dup('c').data().asFloat();
+        float[] p = new float[rows];
+        try (INDArray da = Nd4j.create(d, new long[] {out, in}, 'c');
+             INDArray product = Nd4j.createUninitialized(DataType.FLOAT, out, rows)) {
+            NativeLinearAlgebra.gemm(out, rows, in, 1f, NativeLinearAlgebra.pointer(da), in,
+                    NativeLinearAlgebra.pointer(xt), rows, 0f, NativeLinearAlgebra.pointer(product), rows);
+            FloatBuffer pb = product.data().asNioFloat();
             for (int r = 0; r < out; r++) {
+                pb.get(r * rows, p, 0, rows);
                 double e = 0;
-                for (int t = r * (int) rows; t < (r + 1) * (int) rows; t++) {
-                    e += (double) p[t] * p[t];
+                for (float v : p) {
+                    e += (double) v * v;
                 }
                 errors[r] = e / rows;
             }
