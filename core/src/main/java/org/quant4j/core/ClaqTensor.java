@@ -9,8 +9,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A weight quantized by CLAQ (Wang et al. 2024, "CLAQ: Pushing the Limits of Low-Bit Post-Training
- * Quantization for LLMs", §3): column-level codebooks with a code width per column, plus a sparse set
- * of weights kept at full (FP16) precision. The tensor is the row-major {@code rows × cols} matrix of
+ * Quantization for LLMs"; reference code fayuge/CLAQ): column-level codebooks with a code width per
+ * column, plus a sparse set of weights kept at full (FP16) precision. The tensor is the row-major {@code rows × cols} matrix of
  * {@link QuantizedTensor} ({@code rows = shape[0]} output channels); a <em>column</em> is one input
  * channel, {@code rows} values.
  *

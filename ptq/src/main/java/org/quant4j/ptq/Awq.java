@@ -133,7 +133,8 @@ public final class Awq implements InputScaledSolver {
      * @param x        calibration input rows {@code [rows, in]} (the clip search uses up to {@code clipRows} of them)
      * @param xMeanAbs mean {@code |x|} per input channel (over all calibration rows)
      * @param loss     the block error the scales minimise ({@link AwqLoss#outputError} for the layers' own error)
-     * @return the shared scales (fold {@code 1/s} into the op before the group) and every layer's tensor of {@code W·diag(s)}
+     * @return the shared scales (fold {@code 1/s} into the op before the group) and every layer's tensor of
+     *         {@code W·diag(s)}
      */
     public GroupResult solveGroup(String group, List<AwqLayer> layers, INDArray x, float[] xMeanAbs, AwqLoss loss,
                                   QuantSpec spec) {
@@ -168,7 +169,7 @@ public final class Awq implements InputScaledSolver {
         return new GroupResult(scales, List.copyOf(results));
     }
 
-    /** Up to {@code clipRows} rows of {@code x}, evenly strided (AutoAWQ's {@code input_feat[:, ::step]}), times {@code 1/s}. */
+    /** Up to {@code clipRows} rows of {@code x}, evenly strided (AutoAWQ {@code input_feat[:, ::step]}), times {@code 1/s}. */
     private INDArray clipRows(INDArray x, float[] s) {
         long rows = x.rows();
         long step = Math.max(1, rows / clipRows);

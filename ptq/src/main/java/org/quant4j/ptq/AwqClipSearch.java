@@ -13,7 +13,8 @@ import org.quant4j.core.QuantSpec;
 /**
  * AWQ's weight clipping search (AutoAWQ {@code _compute_best_clip}; Lin et al. 2024 apply it after the
  * scales): for every quantization block (row and group) of the already scaled weight, the clip value
- * {@code m = (1 − i/grid)·max|w|} for {@code i = 0 .. ⌊maxShrink·grid⌋ − 1} (20 steps, down to 50%) that
+ * {@code m = (1 − i/grid)·max|w|} for {@code i = 0 .. ⌊maxShrink·grid⌋ − 1} (defaults: grid 20, shrink
+ * below 50%, so {@code i = 0..9} and {@code m} from {@code max|w|} down to {@code 0.55·max|w|}) that
  * minimises the block's output error {@code mean_t (Σ_{c∈group} x_tc·(q_c − w_c))²} on the input rows,
  * the block quantized as {@code Q(clamp(w, −m, m))}. The unclipped block ({@code i = 0}) is a candidate,
  * so no block's own error grows.
@@ -34,7 +35,7 @@ public final class AwqClipSearch {
     private final int grid;
     private final int candidates;
 
-    /** The reference defaults: grid 20, shrink up to 50% (10 candidates). */
+    /** The reference defaults: grid 20, max shrink 0.5 (10 candidates, down to 0.55·max|w|). */
     public AwqClipSearch() {
         this(DEFAULT_GRID, DEFAULT_MAX_SHRINK);
     }

@@ -8,8 +8,8 @@ import org.quant4j.core.InvalidTensorException;
 
 /**
  * Moving AWQ's input scales {@code s} between a layer and the op before it so that the float model
- * computes the same function (Lin et al. 2024, §3.2: "the scaling can be fused into the previous
- * operator"; AutoAWQ {@code scale_ln_fcs}, {@code scale_fc_fc}): the layers that read {@code x} get
+ * computes the same function (Lin et al. 2024, §3.2: the scaling is fused into the previous operator;
+ * AutoAWQ {@code scale_ln_fcs}, {@code scale_fc_fc}): the layers that read {@code x} get
  * {@code W·diag(s)} ({@link #scaleColumns}) and the producer of {@code x} is divided by {@code s}:
  * <ul>
  *   <li>a LayerNorm {@code y = γ∘x̂ + β}: {@code γ/s} and {@code β/s} ({@link #foldIntoLayerNorm});</li>

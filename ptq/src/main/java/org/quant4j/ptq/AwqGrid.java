@@ -84,7 +84,7 @@ final class AwqGrid {
         return out;
     }
 
-    /** Fake quantization of the blocks {@code b} in {@code [from, to)} of {@code w}, clipped to {@code clip[b]}, into {@code out}. */
+    /** Fake quantization of the blocks {@code [from, to)} of {@code w}, clipped to {@code clip[b]} (null: none), into {@code out}. */
     void fakeQuantize(float[] w, float[] clip, int from, int to, float[] out) {
         for (int b = from; b < to; b++) {
             IntGrid.Params p = fit(w, b, clip == null ? Float.POSITIVE_INFINITY : clip[b]);

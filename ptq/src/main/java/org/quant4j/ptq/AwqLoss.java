@@ -17,7 +17,10 @@ import org.quant4j.core.InvalidTensorException;
  */
 @FunctionalInterface
 public interface AwqLoss {
-    /** The block's error with {@code candidates} (one per layer, in the order the layers were given). */
+    /**
+     * The block's error with {@code candidates} (one per layer, in the order the layers were given). The
+     * candidates are closed after the call: copy what must outlive it.
+     */
     double evaluate(List<INDArray> candidates);
 
     /**

@@ -12,9 +12,9 @@ import org.quant4j.core.QuantSpec;
 
 /**
  * AWQ's search for per-input-channel scales (Lin et al., "AWQ: Activation-aware Weight Quantization for
- * LLM Compression and Acceleration", MLSys 2024, §3.2 eq. 4–5; AutoAWQ {@code _search_best_scale} /
- * {@code _compute_best_scale}) for a group of linear layers that read the same input (Q/K/V, or the
- * two FFN input projections): with {@code s_x} the mean {@code |x|} per input channel and {@code s_w} the
+ * LLM Compression and Acceleration", MLSys 2024, §3.2 "Searching to scale"; AutoAWQ
+ * {@code _search_best_scale} / {@code _compute_best_scale}) for a group of linear layers that read the
+ * same input (Q/K/V, or the two FFN input projections): with {@code s_x} the mean {@code |x|} per input channel and {@code s_w} the
  * mean over the group's rows of {@code |w|} normalised by its quantization block's largest {@code |w|},
  * <ul>
  *   <li>the paper's scales {@code s = s_x^α}, or AutoAWQ's default "duo scaling"

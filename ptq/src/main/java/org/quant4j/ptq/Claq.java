@@ -17,10 +17,10 @@ import org.quant4j.core.NumberEncoding;
 /**
  * CLAQ, Column-Level Adaptive weight Quantization (Wang, Liu, Shao, Xiao, Zeng, Wan, Qian: "CLAQ: Pushing
  * the Limits of Low-Bit Post-Training Quantization for LLMs", 2024; reference code fayuge/CLAQ): GPTQ's
- * error-compensating column loop in which every input column gets its own k-means codebook (§3.1), the
- * columns with most outliers get wider codes (Adaptive Precision, §3.2–3.3) and a few extreme weights
- * per column are kept in FP16 (Outlier Reservation, §3.4). {@link ClaqParams} documents the options and
- * {@link ClaqSweep} the loop.
+ * error-compensating column loop in which every input column gets its own k-means codebook (the paper's
+ * "K-Means based quantization"), the columns with most outliers get wider codes ("Outlier Order" and
+ * "Adaptive Precision") and a few extreme weights per column are kept in FP16 ("Outlier Reservation").
+ * {@link ClaqParams} documents the options and {@link ClaqSweep} the loop.
  *
  * <p>This is a sibling of {@link WeightSolver}, not an implementation: its result is a {@link ClaqTensor}
  * (codebooks, per-column widths, sparse outliers), which no {@link org.quant4j.core.QuantSpec} describes.

@@ -4,10 +4,11 @@ import java.util.Comparator;
 import java.util.stream.IntStream;
 
 /**
- * What CLAQ does with each column before the sweep (Wang et al. 2024): the Outlier Order ranking (§3.2,
- * the number of weights with {@code |w| >= threshold · mean|W|}, mean over the whole layer), the code
- * width it gives (Adaptive Precision, §3.3) and how many weights per tail the column keeps in full
- * precision (Outlier Reservation, §3.4).
+ * What CLAQ does with each column before the sweep (Wang et al. 2024): the Outlier Order ranking (the
+ * number of weights with {@code |w| >= threshold · mean|W|}, mean over the whole layer), the code
+ * width it gives (Adaptive Precision) and how many weights per tail the column keeps in full
+ * precision (Outlier Reservation); the reference computes the
+ * same in {@code CLAQ.fasterquant} (fayuge/CLAQ {@code claq.py}).
  *
  * <p>Ties in the outlier count (many columns have none) are broken by the column's largest {@code |w|},
  * then by column index, so the plan is deterministic; the reference leaves ties to the sort.

@@ -5,14 +5,14 @@ import org.quant4j.core.InvalidSpecException;
 /**
  * Options of {@link Claq}, with the defaults of the authors' code (fayuge/CLAQ, {@code claq.py}):
  * <ul>
- *   <li><b>Code widths</b> (Adaptive Precision, §3.3): {@code highFraction} of the columns, those ranked
+ *   <li><b>Code widths</b> (Adaptive Precision): {@code highFraction} of the columns, those ranked
  *       first by outlier count, get {@code highBits}, the others {@code lowBits}. {@link #adaptive(double)}
  *       maps a target average as the reference does: below 3 bits, 2- and 4-bit columns
  *       ({@code fraction = (target − 2)/2}, so 2.1 → 5% and 2.5 → 25% of the columns at 4 bits); from 3
  *       to 4 bits, 3- and 4-bit columns ({@code fraction = target − 3}, so 3.1 → 10%).</li>
- *   <li><b>Outlier Order</b> (§3.2): a weight is an outlier when {@code |w| >= outlierThreshold · mean|W|}
+ *   <li><b>Outlier Order</b>: a weight is an outlier when {@code |w| >= outlierThreshold · mean|W|}
  *       over the whole layer (reference {@code t = 13}); columns are ranked by their outlier count.</li>
- *   <li><b>Outlier Reservation</b> (§3.4, the reference's {@code --outlier_col_dynamic}): in every column
+ *   <li><b>Outlier Reservation</b> (the reference's {@code --outlier_col_dynamic}): in every column
  *       the {@code round(ratio · rows)} largest and as many smallest weights keep their value (FP16); the
  *       ratio is {@code reserveHighRatio} (0.014) for the {@code reserveTopColumns} (10%) columns ranked
  *       first and {@code reserveLowRatio} (0.004) for the others. Off unless asked for.</li>

@@ -12,7 +12,7 @@ import org.quant4j.core.NumberEncodings;
 
 /**
  * GPTQ's error-compensating column loop (Frantar et al. 2023, Algorithm 1, lazy batches of columns) with
- * CLAQ's column quantizer (Wang et al. 2024, §3; reference {@code CLAQ.fasterquant}): when column
+ * CLAQ's column quantizer (Wang et al. 2024; reference {@code CLAQ.fasterquant}): when column
  * {@code j} is reached, its current (error-updated) values are split into reserved outliers and inliers,
  * the inliers are clustered by {@link KMeans1D} into {@code 2^b_j} centroids (stored as FP16), every
  * weight goes to its nearest stored centroid (an outlier to its FP16 value), and the scaled error

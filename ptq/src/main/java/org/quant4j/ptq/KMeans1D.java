@@ -4,8 +4,8 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * K-means on scalars: the per-column codebook of CLAQ (Wang et al. 2024, §3.1: {@code KMeans(W_j)} gives
- * {@code 2^b} centroids, each weight maps to its nearest centroid). The reference fits scikit-learn's
+ * K-means on scalars: the per-column codebook of CLAQ (Wang et al. 2024, "K-Means based quantization":
+ * {@code KMeans(W_j)} gives {@code 2^b} centroids, each weight maps to its nearest centroid). The reference fits scikit-learn's
  * {@code KMeans(n_clusters=2^b, random_state=10)}: greedy k-means++ seeding (Arthur &amp; Vassilvitskii
  * 2007, with scikit-learn's {@code 2 + ⌊ln k⌋} local trials per centre) followed by Lloyd iterations.
  * This is the same algorithm specialised to one dimension, where it is exact and cheap: on sorted
