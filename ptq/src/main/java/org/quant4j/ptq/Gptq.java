@@ -164,7 +164,7 @@ public final class Gptq implements WeightSolver {
     }
 
     /** Dead inputs (zero diagonal): diagonal set to 1. Rejects non-finite and negative diagonals. */
-    private static boolean[] markDeadInputs(String layer, FloatBuffer hb, int n) {
+    static boolean[] markDeadInputs(String layer, FloatBuffer hb, int n) {
         boolean[] dead = new boolean[n];
         for (int i = 0; i < n; i++) {
             float d = hb.get(i * n + i);
@@ -181,7 +181,7 @@ public final class Gptq implements WeightSolver {
     }
 
     /** Column positions by decreasing Hessian diagonal (ties in column order). */
-    private static int[] descendingOrder(float[] diag) {
+    static int[] descendingOrder(float[] diag) {
         return IntStream.range(0, diag.length).boxed()
                 .sorted(Comparator.comparingDouble((Integer i) -> -diag[i]).thenComparingInt(i -> i))
                 .mapToInt(Integer::intValue).toArray();
