@@ -14,12 +14,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
+import onnx.Onnx;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
 import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
 import org.nd4j.linalg.api.memory.enums.LearningPolicy;
 import org.nd4j.linalg.api.memory.enums.SpillPolicy;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.core.InvalidTensorException;
@@ -103,6 +104,12 @@ public final class BertEncoder {
      */
     public static BertEncoder read(InputStream onnx, String source) {
         OnnxGraph graph = OnnxGraph.read(onnx, source);
+        return new BertEncoder(source, BertGraphReader.read(graph), graph.opCounts());
+    }
+
+    /** Reads an encoder from a parsed ONNX model; see {@link #read(InputStream, String)}. */
+    static BertEncoder of(Onnx.ModelProto model, String source) {
+        OnnxGraph graph = OnnxGraph.of(model, source);
         return new BertEncoder(source, BertGraphReader.read(graph), graph.opCounts());
     }
 

@@ -1,5 +1,6 @@
 package org.quant4j.model.bert;
 
+import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -143,12 +144,12 @@ final class BertGraphReader {
         }
         long[] starts = g.longs(slice.getInput(1));
         if (starts.length != 1 || starts[0] != 0) {
-            throw fail("the position ids are sliced from " + java.util.Arrays.toString(starts) + ", not from 0");
+            throw fail("the position ids are sliced from " + Arrays.toString(starts) + ", not from 0");
         }
         if (slice.getInputCount() > 4 && !slice.getInput(4).isEmpty()) {
             long[] steps = g.longs(slice.getInput(4));
             if (steps.length != 1 || steps[0] != 1) {
-                throw fail("the position ids are sliced with step " + java.util.Arrays.toString(steps));
+                throw fail("the position ids are sliced with step " + Arrays.toString(steps));
             }
         }
     }
@@ -485,7 +486,7 @@ final class BertGraphReader {
     private long[] requireDims(String tensor, long rows, long cols) {
         long[] dims = g.dims(tensor);
         if (dims.length != 2 || (rows >= 0 && dims[0] != rows) || dims[1] != cols) {
-            throw fail("initializer '" + tensor + "' has shape " + java.util.Arrays.toString(dims) + ", expected ["
+            throw fail("initializer '" + tensor + "' has shape " + Arrays.toString(dims) + ", expected ["
                     + (rows >= 0 ? rows : "n") + ", " + cols + "]");
         }
         return dims;

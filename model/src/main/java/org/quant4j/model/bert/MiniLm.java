@@ -1,5 +1,7 @@
 package org.quant4j.model.bert;
 
+import org.nd4j.linalg.api.buffer.DataType;
+import java.util.Arrays;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -115,9 +117,9 @@ public final class MiniLm {
             lengths[i] = batchLongest.encode(sentences.get(i)).length;
             order[i] = i;
         }
-        java.util.Arrays.sort(order, (a, b) -> lengths[a] != lengths[b] ? Integer.compare(lengths[a], lengths[b])
+        Arrays.sort(order, (a, b) -> lengths[a] != lengths[b] ? Integer.compare(lengths[a], lengths[b])
                 : Integer.compare(a, b));
-        INDArray out = Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, sentences.size(),
+        INDArray out = Nd4j.create(DataType.FLOAT, sentences.size(),
                 encoder.config().hiddenSize());
         for (int from = 0; from < order.length; from += BATCH_SIZE) {
             int to = Math.min(order.length, from + BATCH_SIZE);

@@ -1,5 +1,6 @@
 package org.quant4j.model.bert;
 
+import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -26,7 +27,7 @@ public final class SentencePooling {
         int b = batch.batchSize();
         int seq = batch.sequenceLength();
         if (hidden.rank() != 3 || hidden.size(0) != b || hidden.size(1) != seq) {
-            throw new ModelInputException("hidden states of shape " + java.util.Arrays.toString(hidden.shape())
+            throw new ModelInputException("hidden states of shape " + Arrays.toString(hidden.shape())
                     + " do not match a token batch of " + b + " x " + seq);
         }
         int width = (int) hidden.size(2);
@@ -35,7 +36,7 @@ public final class SentencePooling {
         float[] pooled = new float[b * width];
         double[] sum = new double[width];
         for (int s = 0; s < b; s++) {
-            java.util.Arrays.fill(sum, 0);
+            Arrays.fill(sum, 0);
             int count = 0;
             for (int t = 0; t < seq; t++) {
                 if (mask[s * seq + t] == 1) {

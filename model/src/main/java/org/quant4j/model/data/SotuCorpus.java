@@ -1,5 +1,6 @@
 package org.quant4j.model.data;
 
+import java.nio.ByteBuffer;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -9,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +35,8 @@ import org.quant4j.core.io.CorruptFileException;
  * per address, each a run of consecutive sentences of at least {@value #PASSAGE_WORDS} words (about 120
  * WordPiece tokens: a nearly full 128-token sequence); the evaluation sentences are drawn from all
  * remaining addresses: sentences of {@value #MIN_SENTENCE_WORDS}–{@value #MAX_SENTENCE_WORDS} words,
- * without duplicates, shuffled with the same seed. Loaded corpora are kept per directory.
+ * without duplicates and without any sentence that also occurs in a calibration address (set phrases
+ * recur from year to year), shuffled with the same seed. Loaded corpora are kept per directory.
  */
 public final class SotuCorpus {
     public static final int ADDRESSES = 233;
@@ -124,7 +127,7 @@ public final class SotuCorpus {
         try {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file))).toString();
+                    .decode(ByteBuffer.wrap(Files.readAllBytes(file))).toString();
         } catch (CharacterCodingException e) {
             throw new CorruptFileException(file + ": not UTF-8 text", e);
         } catch (IOException e) {
@@ -175,11 +178,15 @@ public final class SotuCorpus {
             }
             calibrationSources.add(a.fileName());
         }
+        Set<String> calibrationSentences = new HashSet<>();
+        for (Address a : order.subList(0, next)) {
+            calibrationSentences.addAll(a.sentences());
+        }
         Set<String> pool = new LinkedHashSet<>();
         for (Address a : order.subList(next, order.size())) {
             for (String s : a.sentences()) {
                 int words = words(s);
-                if (words >= MIN_SENTENCE_WORDS && words <= MAX_SENTENCE_WORDS) {
+                if (words >= MIN_SENTENCE_WORDS && words <= MAX_SENTENCE_WORDS && !calibrationSentences.contains(s)) {
                     pool.add(s);
                 }
             }
