@@ -1,7 +1,6 @@
 package org.quant4j.model.bert;
 
 import java.util.List;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.CustomOp;
@@ -112,7 +111,7 @@ final class BertLayer {
             for (int i = 0; i < mask.length; i++) {
                 bias[i] = (1 - mask[i]) * config.maskValue();
             }
-            this.maskBias = Nd4j.create(bias, new long[]{batch, 1, 1, seq}, 'c').castTo(DataType.FLOAT);
+            this.maskBias = Nd4j.create(bias, new long[]{batch, 1, 1, seq}, 'c');
             this.maskedRows = tokens.maskedPositions();
             this.hook = hook;
         }
