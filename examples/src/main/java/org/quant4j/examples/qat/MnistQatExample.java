@@ -128,7 +128,7 @@ public final class MnistQatExample {
         return convertAndEvaluate(example, net, width, QatResultRow.QAT, stage, t0);
     }
 
-    QatConfig config(WeightWidth width, ObserverKind observer, int freezeAfter) {
+    private QatConfig config(WeightWidth width, ObserverKind observer, int freezeAfter) {
         return QatConfig.builder()
                 .weights(width.spec())
                 .activations(settings.int8Activations() ? INT8_ACTIVATIONS : null)

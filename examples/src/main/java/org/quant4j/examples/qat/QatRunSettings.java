@@ -13,7 +13,7 @@ public record QatRunSettings(int fp32Epochs, int qatEpochs, int trainSamples, bo
     public static final int BATCH_SIZE = 64;
     /** Adam's learning rate for fp32 training. */
     public static final double FP32_LEARNING_RATE = 1e-3;
-    /** Adam's learning rate for QAT fine-tuning (a fifth of fp32's, the usual QAT fine-tuning recipe). */
+    /** Adam's learning rate for QAT fine-tuning: a fifth of fp32's, as fine-tuning starts from a trained network. */
     public static final double QAT_LEARNING_RATE = 2e-4;
     /** Training batches whose activation ranges calibrate PTQ (no weight update). */
     public static final int CALIBRATION_BATCHES = 16;
