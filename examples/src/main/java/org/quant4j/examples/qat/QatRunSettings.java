@@ -1,0 +1,40 @@
+package org.quant4j.examples.qat;
+
+import org.quant4j.core.InvalidSpecException;
+import org.quant4j.model.data.MnistDigits;
+
+/**
+ * How the QAT example trains: epochs of fp32 training and of QAT fine-tuning, how many of the 8,000
+ * training digits it uses (the first {@code trainSamples} of the seeded split), whether activations are
+ * fake-quantized to int8, and the seed of initialisation and batch order.
+ */
+public record QatRunSettings(int fp32Epochs, int qatEpochs, int trainSamples, boolean int8Activations, long seed) {
+    /** Mini-batch size of every training step. */
+    public static final int BATCH_SIZE = 64;
+    /** Adam's learning rate for fp32 training. */
+    public static final double FP32_LEARNING_RATE = 1e-3;
+    /** Adam's learning rate for QAT fine-tuning: a fifth of fp32's, as fine-tuning starts from a trained network. */
+    public static final double QAT_LEARNING_RATE = 2e-4;
+    /** Training batches whose activation ranges calibrate PTQ (no weight update). */
+    public static final int CALIBRATION_BATCHES = 16;
+
+    public QatRunSettings {
+        if (fp32Epochs < 1 || qatEpochs < 1) {
+            throw new InvalidSpecException("fp32 and QAT epochs must be at least 1, got " + fp32Epochs + " and " + qatEpochs);
+        }
+        if (trainSamples < BATCH_SIZE || trainSamples > MnistDigits.TRAIN_SIZE) {
+            throw new InvalidSpecException("training samples must be " + BATCH_SIZE + ".." + MnistDigits.TRAIN_SIZE
+                    + ", got " + trainSamples);
+        }
+    }
+
+    /** The defaults of {@code quant4j qat}: 3 fp32 epochs, 2 QAT epochs, all 8,000 digits, int8 activations, seed 42. */
+    public static QatRunSettings defaults() {
+        return new QatRunSettings(3, 2, MnistDigits.TRAIN_SIZE, true, 42);
+    }
+
+    /** Training iterations of one epoch. */
+    public int iterationsPerEpoch() {
+        return (trainSamples + BATCH_SIZE - 1) / BATCH_SIZE;
+    }
+}
