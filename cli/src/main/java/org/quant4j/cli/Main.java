@@ -31,7 +31,8 @@ public final class Main {
     Main(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
-        for (Command c : List.of(new DemoCommand(), new QuantizeTensorCommand(), new InspectCommand())) {
+        for (Command c : List.of(new DemoCommand(), new TrainCommand(), new PtqCommand(), new EvalCommand(),
+                new QuantizeTensorCommand(), new InspectCommand())) {
             commands.put(c.name(), c);
         }
     }

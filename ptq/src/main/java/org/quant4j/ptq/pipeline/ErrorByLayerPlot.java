@@ -28,8 +28,8 @@ final class ErrorByLayerPlot {
             output.add(l.outputError() == null ? null : floor(l.outputError()));
             weight.add(floor(l.weightError()));
         }
-        CategoryChart chart = new CategoryChartBuilder().width(Math.max(640, 90 * layers.size())).height(480)
-                .title(report.method() + " " + report.spec() + ": relative error by layer")
+        CategoryChart chart = new CategoryChartBuilder().width(Math.max(800, 90 * layers.size())).height(480)
+                .title(report.method() + " " + report.specName() + " on " + report.sourceModel() + ": relative error by layer")
                 .xAxisTitle("layer").yAxisTitle("relative squared error (log)").build();
         chart.getStyler().setYAxisLogarithmic(true); // XChart cannot draw bars on a log axis: markers and lines
         chart.getStyler().setDefaultSeriesRenderStyle(CategorySeries.CategorySeriesRenderStyle.Line);

@@ -126,7 +126,7 @@ public final class PtqPipeline {
             listener.layerFinished(i, plans.size(), outcome.report);
         }
         view.otherParams().forEach((name, p) -> model.addFloat(name, new FloatTensor(p.shape(), p.dup('c').toFloatVector())));
-        PtqReport report = new PtqReport(sourceModel, solver.name(), solver.toString(), spec.toJson(),
+        PtqReport report = new PtqReport(sourceModel, solver.name(), solver.toString(), spec.shortName(), spec.toJson(),
                 groupFallback.name(), calibration == null ? "none" : calibration.description(), sequential,
                 errorRowsDescription(),
                 seed, OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString(), machine(),

@@ -17,6 +17,7 @@ import java.util.Locale;
  * @param sourceModel     the model quantized
  * @param method          the solver's short name (rtn, gptq, hqq...)
  * @param solver          the solver with its options
+ * @param specName        the requested spec's short name (e.g. int4-sym-g128)
  * @param spec            the requested spec as JSON
  * @param groupFallback   the group fallback policy
  * @param calibration     the calibration data, or "none"
@@ -29,7 +30,7 @@ import java.util.Locale;
  * @param bitsPerWeight   stored bits per weight over all quantized weights
  * @param layers          one entry per target, in network order
  */
-public record PtqReport(String sourceModel, String method, String solver, String spec, String groupFallback,
+public record PtqReport(String sourceModel, String method, String solver, String specName, String spec, String groupFallback,
                         String calibration, boolean sequential, String errorRows, long seed, String date, String machine,
                         double totalSeconds, double bitsPerWeight, List<LayerReport> layers) {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

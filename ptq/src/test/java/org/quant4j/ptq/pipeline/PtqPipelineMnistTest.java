@@ -183,6 +183,7 @@ class PtqPipelineMnistTest {
         report.write(dir);
         JsonNode json = new ObjectMapper().readTree(dir.resolve("report.json").toFile());
         assertThat(json.get("method").asText()).isEqualTo("rtn");
+        assertThat(json.get("specName").asText()).isEqualTo("int4-sym-g128");
         assertThat(json.get("sequential").asBoolean()).isTrue();
         assertThat(json.get("layers")).hasSize(3);
         JsonNode first = json.get("layers").get(0);
