@@ -31,8 +31,8 @@ public final class Main {
     Main(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
-        for (Command c : List.of(new DemoCommand(), new QatCommand(), new QuantizeTensorCommand(),
-                new InspectCommand())) {
+        for (Command c : List.of(new DemoCommand(), new TrainCommand(), new QatCommand(), new PtqCommand(),
+                new EvalCommand(), new QuantizeTensorCommand(), new InspectCommand())) {
             commands.put(c.name(), c);
         }
     }

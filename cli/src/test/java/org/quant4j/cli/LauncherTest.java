@@ -3,13 +3,9 @@ package org.quant4j.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,18 +14,13 @@ import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.core.io.NpyFile;
 
 /**
- * Runs the real launcher {@code bin/quant4j} (the bash script, in a fresh JVM) on real files and checks
- * output, files and exit codes. The launcher gets this test's classpath through QUANT4J_CLASSPATH so it
- * does not start a nested Maven build.
+ * Runs the real launcher {@code bin/quant4j} ({@link Launcher}) on real files and checks output, files and exit
+ * codes.
  */
 class LauncherTest {
-    private static final Path LAUNCHER = Path.of("..", "bin", "quant4j").toAbsolutePath().normalize();
-
     @TempDir
     static Path dir;
     static Path weights;
-
-    record Result(int code, String out, String err) {}
 
     @BeforeAll
     static void writeInput() throws IOException {
@@ -42,44 +33,34 @@ class LauncherTest {
         NpyFile.write(weights, new long[] {64, 256}, w);
     }
 
-    static Result run(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("bash", LAUNCHER.toString()));
-        command.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
-        pb.environment().put("QUANT4J_CLASSPATH", System.getProperty("java.class.path"));
-        pb.environment().put("QUANT4J_JAVA_OPTS", "-Xmx1g");
-        Path out = Files.createTempFile(dir, "out", ".txt");
-        Path err = Files.createTempFile(dir, "err", ".txt");
-        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("launcher finished").isTrue();
-        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-                Files.readString(err, StandardCharsets.UTF_8));
+    static Launcher.Result run(String... args) throws Exception {
+        return Launcher.run(dir, "1g", args);
     }
 
     @Test
     void helpListsTheCommandsAndExitsZero() throws Exception {
-        Result r = run("--help");
+        Launcher.Result r = run("--help");
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("quantize-tensor", "inspect", "exit codes");
-        Result sub = run("quantize-tensor", "--help");
+        Launcher.Result sub = run("quantize-tensor", "--help");
         assertThat(sub.code()).isZero();
         assertThat(sub.out()).contains("--out", "--format", "--group-size", "--bits");
     }
 
     @Test
     void usageErrorsExitTwoWithOneLineOnStderr() throws Exception {
-        Result none = run();
+        Launcher.Result none = run();
         assertThat(none.code()).isEqualTo(2);
-        Result unknown = run("frobnicate");
+        Launcher.Result unknown = run("frobnicate");
         assertThat(unknown.code()).isEqualTo(2);
         assertThat(unknown.err().strip()).contains("unknown command 'frobnicate'").doesNotContain("\n");
-        Result noOut = run("quantize-tensor", weights.toString());
+        Launcher.Result noOut = run("quantize-tensor", weights.toString());
         assertThat(noOut.code()).isEqualTo(2);
         assertThat(noOut.err()).contains("missing required option --out");
-        Result badBits = run("quantize-tensor", "--bits", "9", "-o", "x.q4j", weights.toString());
+        Launcher.Result badBits = run("quantize-tensor", "--bits", "9", "-o", "x.q4j", weights.toString());
         assertThat(badBits.code()).isEqualTo(2);
         assertThat(badBits.err().strip()).contains("bits must be 2..8").doesNotContain("\n");
-        Result badGroup = run("quantize-tensor", "--group-size", "100", "-o", "x.q4j", weights.toString());
+        Launcher.Result badGroup = run("quantize-tensor", "--group-size", "100", "-o", "x.q4j", weights.toString());
         assertThat(badGroup.code()).isEqualTo(1);
         assertThat(badGroup.err()).contains("fc1", "group size 100", "256");
         assertThat(dir.resolve("x.q4j")).doesNotExist();
@@ -88,7 +69,7 @@ class LauncherTest {
     @Test
     void quantizesARealFileAndInspectsIt() throws Exception {
         Path model = dir.resolve("fc1-int4.q4j");
-        Result q = run("quantize-tensor", "--bits", "4", "--asym", "--group-size", "64", "-o", model.toString(),
+        Launcher.Result q = run("quantize-tensor", "--bits", "4", "--asym", "--group-size", "64", "-o", model.toString(),
                 weights.toString());
         assertThat(q.code()).as(q.err()).isZero();
         assertThat(q.out()).contains("fc1", "64x256", "int4-asym-g64");
@@ -99,7 +80,7 @@ class LauncherTest {
         // int4 codes + FP16 scale + 4-bit zero per 64 weights
         assertThat(read.quantizedTensors().get("fc1").bitsPerWeight()).isEqualTo(4 + 16.0 / 64 + 4.0 / 64);
 
-        Result i = run("inspect", model.toString());
+        Launcher.Result i = run("inspect", model.toString());
         assertThat(i.code()).as(i.err()).isZero();
         assertThat(i.out()).contains("fc1", "64x256", "int4-asym-g64", "4.313", "fp16", "fp32",
                 String.valueOf(64 * 256 * 4), String.valueOf(64 * 256 * 2));
@@ -112,22 +93,22 @@ class LauncherTest {
         w[37] = Float.NaN;
         NpyFile.write(nan, new long[] {16, 32}, w);
         Path model = dir.resolve("bad.q4j");
-        Result r = run("quantize-tensor", "-o", model.toString(), nan.toString());
+        Launcher.Result r = run("quantize-tensor", "-o", model.toString(), nan.toString());
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err().strip()).contains("'bad'", "NaN", "row 1", "column 5").doesNotContain("\n");
         assertThat(model).doesNotExist();
 
         Path corrupt = dir.resolve("corrupt.q4j");
-        Result ok = run("quantize-tensor", "-o", corrupt.toString(), weights.toString());
+        Launcher.Result ok = run("quantize-tensor", "-o", corrupt.toString(), weights.toString());
         assertThat(ok.code()).isZero();
         byte[] bytes = Files.readAllBytes(corrupt);
         bytes[bytes.length / 2] ^= 0x5A;
         Files.write(corrupt, bytes);
-        Result c = run("inspect", corrupt.toString());
+        Launcher.Result c = run("inspect", corrupt.toString());
         assertThat(c.code()).isEqualTo(1);
         assertThat(c.err()).contains("corrupt.q4j");
 
-        Result missing = run("inspect", dir.resolve("nope.q4j").toString());
+        Launcher.Result missing = run("inspect", dir.resolve("nope.q4j").toString());
         assertThat(missing.code()).isEqualTo(1);
         assertThat(missing.err()).contains("nope.q4j");
     }

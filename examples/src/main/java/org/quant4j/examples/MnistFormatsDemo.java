@@ -23,6 +23,7 @@ import org.quant4j.model.Dl4jNetwork;
 import org.quant4j.model.WeightTarget;
 import org.quant4j.model.data.MnistDigits;
 import org.quant4j.model.zoo.MnistMlp;
+import org.quant4j.ptq.pipeline.GroupFallback;
 
 /**
  * The main job of the README: on real MNIST digits, trains the MLP 784-1024-1024-10 in fp32, then for every
@@ -94,7 +95,7 @@ public final class MnistFormatsDemo {
         long weights = 0;
         for (WeightTarget t : view.targets()) {
             INDArray w = view.weight(t);
-            QuantSpec fitted = GroupFallback.fit(spec, w.size(1));
+            QuantSpec fitted = GroupFallback.LARGEST_DIVISOR.fit(t.name(), spec, w.size(1));
             if (!fitted.equals(spec)) {
                 notes.add(t.name() + " (" + w.size(1) + " columns): group " + spec.granularity().groupSize() + " -> "
                         + fitted.granularity().groupSize());

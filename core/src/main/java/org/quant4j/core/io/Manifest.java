@@ -18,9 +18,12 @@ record Manifest(String toolVersion, String sourceModel, SortedMap<String, String
     /** A blob holding an encoded float array (scales or zero points) and how it is encoded. */
     record ArrayPart(Part part, NumberEncoding encoding, int bits) {}
 
-    /** A quantized tensor; {@code zeros} is null when its spec is symmetric. */
+    /**
+     * A quantized tensor; {@code zeros} is null when its spec is symmetric, {@code groupIndex} (one little-endian
+     * int32 per column) is null when its groups are consecutive columns.
+     */
     record QuantizedEntry(String name, long[] shape, QuantSpec spec, float globalScale, Part codes, ArrayPart scales,
-                          ArrayPart zeros) {}
+                          ArrayPart zeros, Part groupIndex) {}
 
     /** An fp32 tensor: little-endian IEEE binary32 values, row-major. */
     record FloatEntry(String name, long[] shape, Part data) {}

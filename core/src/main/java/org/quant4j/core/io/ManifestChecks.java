@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import org.quant4j.core.BitPacker;
+import org.quant4j.core.Format;
 import org.quant4j.core.Granularity;
 import org.quant4j.core.InvalidTensorException;
 import org.quant4j.core.NumberEncoding;
@@ -28,6 +29,9 @@ final class ManifestChecks {
             checkEntry(q.name(), q.scales().part(), entries);
             if (q.zeros() != null) {
                 checkEntry(q.name(), q.zeros().part(), entries);
+            }
+            if (q.groupIndex() != null) {
+                checkEntry(q.name(), q.groupIndex(), entries);
             }
             checkQuantized(q);
         }
@@ -86,6 +90,20 @@ final class ManifestChecks {
         if (q.zeros() != null) {
             checkArray(name, "zeros", q.zeros(), spec.zeroEncoding(), blocks, what);
         }
+        if (q.groupIndex() != null) {
+            checkGroupIndex(q, cols, what);
+        }
+    }
+
+    /** A group index exists only for INT groups and holds one int32 per column; its values are checked on reading. */
+    private static void checkGroupIndex(Manifest.QuantizedEntry q, long cols, String what) {
+        QuantSpec spec = q.spec();
+        if (spec.format() != Format.INT || spec.granularity().kind() != Granularity.Kind.GROUP) {
+            throw problem(q.name(), "a group index is stored, but " + spec
+                    + " has no column groups it could reorder (only INT specs with groups have one)");
+        }
+        checkLength(q.name(), "group index", q.groupIndex(), 4 * cols, what + " has " + cols
+                + " columns: one int32 each = " + 4 * cols + " bytes");
     }
 
     /** Scales (and zero points) of a quantized tensor: one per {@link Granularity} block of its matrix view. */

@@ -47,6 +47,7 @@ final class ManifestJson {
     private static final String CODES = "codes";
     private static final String SCALES = "scales";
     private static final String ZEROS = "zeros";
+    private static final String GROUP_INDEX = "groupIndex";
     private static final String DATA = "data";
     private static final String ENTRY = "entry";
     private static final String BYTES = "bytes";
@@ -84,6 +85,9 @@ final class ManifestJson {
             writeArrayPart(t.putObject(SCALES), q.scales());
             if (q.zeros() != null) {
                 writeArrayPart(t.putObject(ZEROS), q.zeros());
+            }
+            if (q.groupIndex() != null) {
+                writePart(t.putObject(GROUP_INDEX), q.groupIndex());
             }
         }
         ArrayNode floats = root.putArray(FLOATS);
@@ -189,14 +193,15 @@ final class ManifestJson {
     private static Manifest.QuantizedEntry readQuantized(Fields t, FileErrors errors) {
         String name = t.text(NAME);
         Fields f = t.withErrors(msg -> errors.corruptTensor(name, "manifest.json: " + msg));
-        f.allowOnly(Set.of(NAME, SHAPE, SPEC, GLOBAL_SCALE, CODES, SCALES, ZEROS));
+        f.allowOnly(Set.of(NAME, SHAPE, SPEC, GLOBAL_SCALE, CODES, SCALES, ZEROS, GROUP_INDEX));
         long[] shape = f.shape(SHAPE);
         QuantSpec spec = f.spec(SPEC);
         float globalScale = f.finiteFloat(GLOBAL_SCALE);
         Manifest.Part codes = f.object(CODES).part(false);
         Manifest.ArrayPart scales = f.object(SCALES).arrayPart();
         Manifest.ArrayPart zeros = f.node.has(ZEROS) ? f.object(ZEROS).arrayPart() : null;
-        return new Manifest.QuantizedEntry(name, shape, spec, globalScale, codes, scales, zeros);
+        Manifest.Part groupIndex = f.node.has(GROUP_INDEX) ? f.object(GROUP_INDEX).part(false) : null;
+        return new Manifest.QuantizedEntry(name, shape, spec, globalScale, codes, scales, zeros, groupIndex);
     }
 
     private static Manifest.FloatEntry readFloat(Fields t, FileErrors errors) {

@@ -130,11 +130,18 @@ public final class ModelFileReader {
             EncodedArray scales = array(q.name(), "scales", q.scales(), ManifestChecks.blockCount(q));
             EncodedArray zeros = q.zeros() == null ? null
                     : array(q.name(), "zeros", q.zeros(), scales.count());
-            try {
-                return new QuantizedTensor(q.spec(), q.shape(), codes, scales, zeros, q.globalScale());
+            int[] groupIndex = q.groupIndex() == null ? null : ints(blob(q.name(), "group index", q.groupIndex()));
+            try { // checks the group index: one entry per column, each in range, every group exactly g columns
+                return new QuantizedTensor(q.spec(), q.shape(), codes, scales, zeros, q.globalScale(), groupIndex);
             } catch (QuantizationException e) {
                 throw errors.corruptTensor(q.name(), e.getMessage());
             }
+        }
+
+        private static int[] ints(byte[] littleEndian) {
+            int[] values = new int[littleEndian.length / 4];
+            ByteBuffer.wrap(littleEndian).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(values);
+            return values;
         }
 
         private EncodedArray array(String tensor, String role, Manifest.ArrayPart part, long count) throws IOException {

@@ -50,8 +50,10 @@ public final class ModelFileWriter {
             Manifest.ArrayPart scales = arrayBlob(blobs, ModelFileFormat.quantizedEntry(index, "scales"), t.scales());
             Manifest.ArrayPart zeros = t.zeros() == null ? null
                     : arrayBlob(blobs, ModelFileFormat.quantizedEntry(index, "zeros"), t.zeros());
+            Manifest.Part groupIndex = t.hasGroupIndex()
+                    ? blob(blobs, ModelFileFormat.quantizedEntry(index, "gidx"), littleEndian(t.groupIndex())) : null;
             quantized.add(new Manifest.QuantizedEntry(e.getKey(), t.shape(), t.spec(), t.globalScale(), codes, scales,
-                    zeros));
+                    zeros, groupIndex));
             index++;
         }
         List<Manifest.FloatEntry> floats = new ArrayList<>();
@@ -88,6 +90,12 @@ public final class ModelFileWriter {
     private static byte[] littleEndian(float[] values) {
         ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         b.asFloatBuffer().put(values);
+        return b.array();
+    }
+
+    private static byte[] littleEndian(int[] values) {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.asIntBuffer().put(values);
         return b.array();
     }
 

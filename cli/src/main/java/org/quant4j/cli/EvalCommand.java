@@ -1,0 +1,66 @@
+package org.quant4j.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.deeplearning4j.nn.api.Model;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.io.ModelFileReader;
+import org.quant4j.ptq.pipeline.QuantizedWeights;
+
+/**
+ * {@code quant4j eval}: test accuracy of a DL4J model zip, and with {@code --quantized} of the same network carrying
+ * the dequantized weights of a quant4j model file (loaded back by tensor name).
+ */
+final class EvalCommand implements Command {
+    @Override
+    public String name() {
+        return "eval";
+    }
+
+    @Override
+    public String summary() {
+        return "test accuracy of a DL4J model zip, before and after loading a quant4j model file's weights";
+    }
+
+    @Override
+    public Options options() {
+        Options o = new Options();
+        o.addOption(Option.builder().longOpt("model").hasArg().argName("FILE").required()
+                .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph)").build());
+        o.addOption(Option.builder().longOpt("quantized").hasArg().argName("FILE.q4j")
+                .desc("quant4j model file whose weights replace the network's (as written by quant4j ptq)").build());
+        o.addOption(Option.builder().longOpt("data").hasArg().argName("DATA")
+                .desc("evaluation data: mnist, its 2,000 test digits (default)").build());
+        return o;
+    }
+
+    @Override
+    public int run(CommandLine cmd, PrintStream out) throws Exception {
+        if (cmd.hasOption("data")) {
+            MnistData.require(cmd, "data");
+        }
+        Path modelFile = Path.of(cmd.getOptionValue("model"));
+        QuantizedModel quantized = cmd.hasOption("quantized")
+                ? ModelFileReader.read(Path.of(cmd.getOptionValue("quantized"))) : null;
+        Dl4jModelFile input = Dl4jModelFile.read(modelFile);
+        int digits = MnistData.digits().test().size();
+        double fp32 = accuracy(input.model());
+        out.printf(Locale.ROOT, "%s (%s) on %d MNIST test digits%n", modelFile, input.kind(), digits);
+        out.printf(Locale.ROOT, "fp32 accuracy:      %.2f%%%n", 100 * fp32);
+        if (quantized != null) {
+            QuantizedWeights.Loaded loaded = QuantizedWeights.load(input.view(), quantized);
+            double after = accuracy(input.model());
+            out.printf(Locale.ROOT, "quantized accuracy: %.2f%% (%+.2f points; %d quantized and %d fp32 tensors from %s)%n",
+                    100 * after, 100 * (after - fp32), loaded.quantized(), loaded.floats(), cmd.getOptionValue("quantized"));
+        }
+        return Main.OK;
+    }
+
+    private static double accuracy(Model model) {
+        return Dl4jModelFile.accuracy(model, MnistData.digits().test().iterator(500));
+    }
+}

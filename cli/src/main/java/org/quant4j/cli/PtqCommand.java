@@ -1,0 +1,181 @@
+package org.quant4j.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.quant4j.core.NumberEncoding;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizationException;
+import org.quant4j.ptq.Gptq;
+import org.quant4j.ptq.Hqq;
+import org.quant4j.ptq.Rtn;
+import org.quant4j.ptq.WeightSolver;
+import org.quant4j.ptq.pipeline.CalibrationData;
+import org.quant4j.ptq.pipeline.GroupFallback;
+import org.quant4j.ptq.pipeline.PtqPipeline;
+import org.quant4j.ptq.pipeline.PtqResult;
+
+/**
+ * {@code quant4j ptq}: post-training quantization of a DL4J model zip with RTN, GPTQ or HQQ ({@link PtqPipeline}),
+ * writing a quant4j model file (only when every layer succeeded) and optionally a report directory.
+ */
+final class PtqCommand implements Command {
+    private static final int DEFAULT_CALIB_SAMPLES = 512;
+    private static final int DEFAULT_HELD_OUT_SAMPLES = 256;
+    private static final int BATCH = 128;
+
+    @Override
+    public String name() {
+        return "ptq";
+    }
+
+    @Override
+    public String summary() {
+        return "post-training quantization of a DL4J model zip (rtn, gptq, hqq) into a quant4j model file";
+    }
+
+    @Override
+    public Options options() {
+        Options o = new Options();
+        o.addOption(Option.builder().longOpt("model").hasArg().argName("FILE").required()
+                .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph, ModelSerializer format)").build());
+        o.addOption(Option.builder("o").longOpt("out").hasArg().argName("FILE").required()
+                .desc("quant4j model file to write (written only if every layer succeeds)").build());
+        o.addOption(Option.builder().longOpt("method").hasArg().argName("rtn|gptq|hqq")
+                .desc("weight solver (default gptq); hqq always uses asymmetric FP16 zero points").build());
+        o.addOption(Option.builder().longOpt("bits").hasArg().argName("B").desc("integer bits 2..8 (default 4)").build());
+        o.addOption(Option.builder().longOpt("group-size").hasArg().argName("G")
+                .desc("input columns per scale (default 128; -1: one scale per output channel)").build());
+        o.addOption(Option.builder().longOpt("asym").desc("asymmetric grid with zero points (rtn, gptq)").build());
+        o.addOption(Option.builder().longOpt("act-order").desc("gptq: columns by decreasing Hessian diagonal").build());
+        o.addOption(Option.builder().longOpt("group-fallback").hasArg().argName("refuse|largest-divisor|channel")
+                .desc("layers whose width G does not divide: refuse (default), the largest divisor of the width "
+                        + "below G, or one scale per channel").build());
+        o.addOption(Option.builder().longOpt("calib").hasArg().argName("DATA")
+                .desc("calibration data: mnist (required by gptq; rtn/hqq use it to measure output error)").build());
+        o.addOption(Option.builder().longOpt("calib-samples").hasArg().argName("N")
+                .desc("calibration examples: the first N training digits (default " + DEFAULT_CALIB_SAMPLES + ")").build());
+        o.addOption(Option.builder().longOpt("held-out-samples").hasArg().argName("N")
+                .desc("examples for the output error, the last N training digits (default " + DEFAULT_HELD_OUT_SAMPLES
+                        + ")").build());
+        o.addOption(Option.builder().longOpt("seed").hasArg().argName("S").desc("seed of the row samples (default 0)").build());
+        o.addOption(Option.builder().longOpt("report").hasArg().argName("DIR")
+                .desc("write report.json, report.md and error-by-layer.png there").build());
+        return o;
+    }
+
+    @Override
+    public int run(CommandLine cmd, PrintStream out) throws Exception {
+        Path modelFile = Path.of(cmd.getOptionValue("model"));
+        Path outFile = Path.of(cmd.getOptionValue("out"));
+        String method = cmd.getOptionValue("method", "gptq").toLowerCase(Locale.ROOT);
+        WeightSolver solver = solver(method, cmd.hasOption("act-order"));
+        QuantSpec spec = spec(cmd, method);
+        String fallbackName = cmd.getOptionValue("group-fallback", "refuse");
+        GroupFallback fallback = fallback(fallbackName);
+        PtqPipeline.Builder pipeline = PtqPipeline.builder(solver, spec).groupFallback(fallback)
+                .sourceModel(modelFile.getFileName().toString())
+                .seed(cmd.hasOption("seed") ? SpecOptions.parseInt(cmd, "seed") : 0);
+        if (cmd.hasOption("calib")) {
+            MnistData.require(cmd, "calib");
+            int calib = count(cmd, "calib-samples", DEFAULT_CALIB_SAMPLES);
+            int heldOut = count(cmd, "held-out-samples", DEFAULT_HELD_OUT_SAMPLES);
+            int train = MnistData.digits().train().size();
+            if (calib + heldOut > train) {
+                throw new UsageException("--calib-samples " + calib + " and --held-out-samples " + heldOut
+                        + " together exceed the " + train + " MNIST training digits");
+            }
+            pipeline.calibration(CalibrationData.of(MnistData.trainRows(0, calib), BATCH,
+                    "MNIST train digits 0.." + (calib - 1)));
+            pipeline.heldOut(CalibrationData.of(MnistData.trainRows(train - heldOut, train), BATCH,
+                    "MNIST train digits " + (train - heldOut) + ".." + (train - 1)));
+        } else if (solver.needsCalibration()) {
+            throw new UsageException(method + " needs calibration data: add --calib mnist");
+        }
+
+        Dl4jModelFile input = Dl4jModelFile.read(modelFile);
+        out.printf("%s: %s, %d quantizable weights; %s %s, group fallback %s%n", modelFile, input.kind(),
+                input.view().targets().size(), method, spec.shortName(), fallbackName);
+        LayerProgress progress = new LayerProgress(out, System.err);
+        PtqResult<?> result;
+        try {
+            PtqPipeline p = pipeline.listener(progress).build();
+            result = input.isGraph() ? p.quantize(input.graph()) : p.quantize(input.network());
+        } finally {
+            progress.close();
+        }
+        result.writeModel(outFile);
+        out.printf(Locale.ROOT, "wrote %s: %d bytes, %.3f bits per quantized weight, %.1f s%n", outFile,
+                Files.size(outFile), result.report().bitsPerWeight(), result.report().totalSeconds());
+        if (cmd.hasOption("report")) {
+            Path dir = Path.of(cmd.getOptionValue("report"));
+            result.report().write(dir);
+            out.printf("report: %s, %s, %s%n", dir.resolve("report.md"), dir.resolve("report.json"),
+                    dir.resolve("error-by-layer.png"));
+        }
+        return Main.OK;
+    }
+
+    private static WeightSolver solver(String method, boolean actOrder) {
+        if (actOrder && !method.equals("gptq")) {
+            throw new UsageException("--act-order applies to gptq only");
+        }
+        return switch (method) {
+            case "rtn" -> new Rtn();
+            case "gptq" -> Gptq.builder().actOrder(actOrder).build();
+            case "hqq" -> new Hqq();
+            default -> throw new UsageException("unknown --method '" + method + "'; methods: rtn, gptq, hqq");
+        };
+    }
+
+    private static QuantSpec spec(CommandLine cmd, String method) {
+        int bits = cmd.hasOption("bits") ? SpecOptions.parseInt(cmd, "bits") : 4;
+        int group = cmd.hasOption("group-size") ? SpecOptions.parseInt(cmd, "group-size") : 128;
+        try {
+            QuantSpec.Builder b = QuantSpec.builder().bits(bits);
+            if (group == -1) {
+                b.perChannel();
+            } else {
+                b.groupSize(group);
+            }
+            if (method.equals("hqq")) {
+                b.asymmetric().zeroEncoding(NumberEncoding.FP16);
+            } else if (cmd.hasOption("asym")) {
+                b.asymmetric();
+            }
+            return b.build();
+        } catch (QuantizationException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    private static GroupFallback fallback(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "refuse" -> GroupFallback.REFUSE;
+            case "largest-divisor" -> GroupFallback.LARGEST_DIVISOR;
+            case "channel" -> GroupFallback.PER_CHANNEL;
+            default -> throw new UsageException("unknown --group-fallback '" + name
+                    + "'; policies: refuse, largest-divisor, channel");
+        };
+    }
+
+    private static int count(CommandLine cmd, String option, int fallback) {
+        int n = cmd.hasOption(option) ? SpecOptions.parseInt(cmd, option) : fallback;
+        if (n < 1) {
+            throw new UsageException("--" + option + " must be at least 1, got " + n);
+        }
+        return n;
+    }
+
+    static String shape(long[] shape) {
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < shape.length; i++) {
+            s.append(i == 0 ? "" : "x").append(shape[i]);
+        }
+        return s.toString();
+    }
+}

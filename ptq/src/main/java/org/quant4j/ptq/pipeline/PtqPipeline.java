@@ -1,0 +1,303 @@
+package org.quant4j.ptq.pipeline;
+
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Supplier;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.calibration.CalibrationRunner;
+import org.quant4j.calibration.LayerStats;
+import org.quant4j.core.FloatTensor;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizationException;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.QuantizedTensor;
+import org.quant4j.core.Quantizer;
+import org.quant4j.model.Dl4jNetwork;
+import org.quant4j.model.WeightTarget;
+import org.quant4j.ptq.OutputError;
+import org.quant4j.ptq.WeightSolver;
+
+/**
+ * Post-training quantization of a whole DL4J network, layer by layer in network order, with one
+ * {@link WeightSolver} and {@link QuantSpec}. The pipeline works on a clone of the network and is "true
+ * sequential" (GPTQ paper, sec. 4 / the reference's {@code --true-sequential}): each target is calibrated on the
+ * outputs of the already-quantized layers before it, because the dequantized weight of every finished target is
+ * written back into the clone before the next one is calibrated.
+ *
+ * With {@link Builder#sequential(boolean) sequential(false)} every target sees the unquantized network's
+ * activations instead.
+ *
+ * <p>Per target: the spec is fitted to its width ({@link GroupFallback}); its input rows are captured by a
+ * {@link CalibrationRunner} into {@link LayerStats} (when there is calibration data); the solver quantizes it; the
+ * relative output error {@code ‖W X − Ŵ X‖²/‖W X‖²} is measured on held-out rows (a separate data set captured the
+ * same way, its reservoir of {@code errorRows} rows) or, without one, on the calibration reservoir; the dequantized
+ * weight goes back into the network. The result holds the {@link QuantizedModel} (biases and other parameters in
+ * fp32) and a {@link PtqReport}.
+ *
+ * <p>Bad input fails before any work where it can: no quantizable weights, a solver that needs calibration without
+ * data, a group size that does not divide a layer's width under {@link GroupFallback#REFUSE}, NaN/Inf weights
+ * (every weight is checked first). Calibration problems (empty set, wrong width, NaN/Inf activations) fail when
+ * the layer is reached. Every error names the layer; nothing is returned (so nothing can be written) unless every
+ * target succeeded.
+ */
+public final class PtqPipeline {
+    /** Calibration rows kept per layer for the in-sample output error when there is no held-out data. */
+    public static final int DEFAULT_RESERVOIR_ROWS = LayerStats.DEFAULT_RESERVOIR_ROWS;
+    /** Held-out rows kept per layer for the output error. */
+    public static final int DEFAULT_ERROR_ROWS = 2048;
+
+    private final WeightSolver solver;
+    private final QuantSpec spec;
+    private final GroupFallback groupFallback;
+    private final CalibrationData calibration;
+    private final CalibrationData heldOut;
+    private final int reservoirRows;
+    private final int errorRows;
+    private final long seed;
+    private final PtqListener listener;
+    private final String sourceModel;
+    private final boolean sequential;
+
+    private PtqPipeline(Builder b) {
+        this.solver = b.solver;
+        this.spec = b.spec;
+        this.groupFallback = b.groupFallback;
+        this.calibration = b.calibration;
+        this.heldOut = b.heldOut;
+        this.reservoirRows = b.reservoirRows;
+        this.errorRows = b.errorRows;
+        this.seed = b.seed;
+        this.listener = b.listener;
+        this.sourceModel = b.sourceModel;
+        this.sequential = b.sequential;
+    }
+
+    public static Builder builder(WeightSolver solver, QuantSpec spec) {
+        return new Builder(solver, spec);
+    }
+
+    /** Quantizes a clone of {@code net}; {@code net} itself is not changed. */
+    public PtqResult<MultiLayerNetwork> quantize(MultiLayerNetwork net) {
+        MultiLayerNetwork copy = net.clone();
+        Run run = run(Dl4jNetwork.of(copy), () -> CalibrationRunner.of(sequential ? copy : net));
+        return new PtqResult<>(copy, run.model, run.report);
+    }
+
+    /** Quantizes a clone of {@code graph} (calibration needs a single-input graph); {@code graph} is not changed. */
+    public PtqResult<ComputationGraph> quantize(ComputationGraph graph) {
+        ComputationGraph copy = graph.clone();
+        Run run = run(Dl4jNetwork.of(copy), () -> CalibrationRunner.of(sequential ? copy : graph));
+        return new PtqResult<>(copy, run.model, run.report);
+    }
+
+    private record Run(QuantizedModel model, PtqReport report) {}
+
+    /** A target and the spec it gets. */
+    private record Plan(WeightTarget target, QuantSpec spec, String note) {}
+
+    private Run run(Dl4jNetwork view, Supplier<CalibrationRunner> runners) {
+        long start = System.nanoTime();
+        List<Plan> plans = plan(view);
+        CalibrationRunner runner = calibration != null || heldOut != null ? runners.get() : null;
+        if (solver.needsCalibration()) {
+            plans.forEach(p -> runner.inputWidth(p.target())); // every target must be capturable
+        }
+        QuantizedModel.Builder model = QuantizedModel.builder().sourceModel(sourceModel)
+                .metadata("method", solver.name()).metadata("solver", solver.toString()).metadata("spec", spec.toJson())
+                .metadata("groupFallback", groupFallback.name())
+                .metadata("calibration", calibration == null ? "none" : calibration.description())
+                .metadata("seed", Long.toString(seed)).metadata("sequential", Boolean.toString(sequential));
+        List<LayerReport> layers = new ArrayList<>();
+        long weightBits = 0;
+        long weights = 0;
+        for (int i = 0; i < plans.size(); i++) {
+            Plan plan = plans.get(i);
+            listener.layerStarted(i, plans.size(), plan.target(), steps());
+            LayerOutcome outcome = quantizeLayer(view, runner, plan, seed + i);
+            model.addQuantized(plan.target().name(), outcome.tensor);
+            weightBits += 8 * outcome.tensor.storageBytes();
+            weights += outcome.tensor.size();
+            layers.add(outcome.report);
+            listener.layerFinished(i, plans.size(), outcome.report);
+        }
+        view.otherParams().forEach((name, p) -> model.addFloat(name, new FloatTensor(p.shape(), p.dup('c').toFloatVector())));
+        PtqReport report = new PtqReport(sourceModel, solver.name(), solver.toString(), spec.shortName(), spec.toJson(),
+                groupFallback.name(), calibration == null ? "none" : calibration.description(), sequential,
+                errorRowsDescription(),
+                seed, OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString(), machine(),
+                seconds(System.nanoTime() - start), (double) weightBits / weights, layers);
+        return new Run(model.build(), report);
+    }
+
+    /** Fits the spec to every target and checks every weight before any work is done. */
+    private List<Plan> plan(Dl4jNetwork view) {
+        List<WeightTarget> targets = view.targets();
+        if (targets.isEmpty()) {
+            throw new QuantizationException("the network has no quantizable weights (layer types "
+                    + Dl4jNetwork.supportedLayerTypes() + ")");
+        }
+        if (solver.needsCalibration() && calibration == null) {
+            throw new QuantizationException(solver.name() + " needs calibration data, but none was given");
+        }
+        List<Plan> plans = new ArrayList<>();
+        for (WeightTarget t : targets) {
+            INDArray w = view.weight(t);
+            long cols = w.length() / w.size(0);
+            QuantSpec fitted = groupFallback.fit(t.name(), spec, cols);
+            Quantizer.validate(t.name(), w.data().asFloat(), w.shape(), fitted);
+            String note = fitted.equals(spec) ? "" : "group " + spec.granularity().groupSize() + " -> "
+                    + fitted.granularity() + " (" + cols + " columns)";
+            plans.add(new Plan(t, fitted, note));
+        }
+        return plans;
+    }
+
+    private record LayerOutcome(QuantizedTensor tensor, LayerReport report) {}
+
+    private LayerOutcome quantizeLayer(Dl4jNetwork view, CalibrationRunner runner, Plan plan, long layerSeed) {
+        WeightTarget t = plan.target();
+        long t0 = System.nanoTime();
+        boolean capturable = runner != null && runner.supports(t);
+        LayerStats stats = calibration != null && capturable ? calibration.collect(runner, t, reservoirRows, layerSeed,
+                (batches, rows) -> listener.layerStep(t, "calibration")) : null;
+        LayerStats errorStats = heldOut != null && capturable ? heldOut.collect(runner, t, errorRows, layerSeed,
+                (batches, rows) -> listener.layerStep(t, "held-out")) : stats;
+        long t1 = System.nanoTime();
+        INDArray w = view.weight(t);
+        QuantizedTensor q = solver.solve(t.name(), w, stats, plan.spec());
+        long t2 = System.nanoTime();
+        listener.layerStep(t, "solve");
+        INDArray dequantized = q.dequantize();
+        Double outputError = errorStats == null ? null : OutputError.relative(w, dequantized, errorStats.sampleRows());
+        view.setWeight(t, dequantized);
+        LayerReport report = new LayerReport(t.name(), t.layerType(), w.shape(), plan.spec().shortName(), plan.note(),
+                stats == null ? 0 : stats.rowCount(), errorStats == null ? 0 : errorStats.sampleCount(),
+                heldOut != null && errorStats != null, outputError, weightError(w, dequantized), q.bitsPerWeight(),
+                seconds(t1 - t0), seconds(t2 - t1));
+        return new LayerOutcome(q, report);
+    }
+
+    private long steps() {
+        if (calibration != null && calibration.batches() < 0 || heldOut != null && heldOut.batches() < 0) {
+            return -1;
+        }
+        return (calibration == null ? 0 : calibration.batches()) + (heldOut == null ? 0 : heldOut.batches()) + 1;
+    }
+
+    private String errorRowsDescription() {
+        if (heldOut != null) {
+            return "held-out: " + heldOut.description() + " (reservoir of " + errorRows + " rows per layer)";
+        }
+        return calibration == null ? "not measured (no calibration data)"
+                : "calibration reservoir (in-sample, " + reservoirRows + " rows per layer): " + calibration.description();
+    }
+
+    /** {@code ‖W − Ŵ‖²_F / ‖W‖²_F}. */
+    private static double weightError(INDArray w, INDArray dequantized) {
+        double difference = w.sub(dequantized).norm2Number().doubleValue();
+        double norm = w.norm2Number().doubleValue();
+        return norm == 0 ? (difference == 0 ? 0 : Double.POSITIVE_INFINITY) : difference * difference / (norm * norm);
+    }
+
+    private static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+
+    private static String machine() {
+        return Runtime.getRuntime().availableProcessors() + " processors, " + System.getProperty("os.name") + " "
+                + System.getProperty("os.arch") + ", Java " + System.getProperty("java.version");
+    }
+
+    /** Options of a {@link PtqPipeline}. */
+    public static final class Builder {
+        private final WeightSolver solver;
+        private final QuantSpec spec;
+        private GroupFallback groupFallback = GroupFallback.REFUSE;
+        private CalibrationData calibration;
+        private CalibrationData heldOut;
+        private int reservoirRows = DEFAULT_RESERVOIR_ROWS;
+        private int errorRows = DEFAULT_ERROR_ROWS;
+        private long seed;
+        private PtqListener listener = PtqListener.NONE;
+        private String sourceModel = "";
+        private boolean sequential = true;
+
+        private Builder(WeightSolver solver, QuantSpec spec) {
+            this.solver = Objects.requireNonNull(solver, "solver");
+            this.spec = Objects.requireNonNull(spec, "spec");
+        }
+
+        /** What to do with layers whose width the group size does not divide (default {@link GroupFallback#REFUSE}). */
+        public Builder groupFallback(GroupFallback policy) {
+            this.groupFallback = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** Calibration inputs (required by solvers that need calibration; optional otherwise). */
+        public Builder calibration(CalibrationData data) {
+            this.calibration = Objects.requireNonNull(data, "data");
+            return this;
+        }
+
+        /** Held-out inputs on which the output error is measured (default: the calibration reservoir, in-sample). */
+        public Builder heldOut(CalibrationData data) {
+            this.heldOut = Objects.requireNonNull(data, "data");
+            return this;
+        }
+
+        /** Calibration rows each layer's statistics keep (default 512). */
+        public Builder reservoirRows(int rows) {
+            this.reservoirRows = positive(rows, "reservoir rows");
+            return this;
+        }
+
+        /** Held-out rows per layer the output error is measured on (default 2048). */
+        public Builder errorRows(int rows) {
+            this.errorRows = positive(rows, "error rows");
+            return this;
+        }
+
+        /** Seed of the row reservoirs (default 0). */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        public Builder listener(PtqListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * True (the default): each target is calibrated on the outputs of the already-quantized targets before it.
+         * False: every target is calibrated (and its output error measured) on the inputs of the unquantized
+         * network, which compares solvers layer by layer on identical inputs.
+         */
+        public Builder sequential(boolean sequential) {
+            this.sequential = sequential;
+            return this;
+        }
+
+        /** The model's name for the model file and the report. */
+        public Builder sourceModel(String name) {
+            this.sourceModel = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        public PtqPipeline build() {
+            return new PtqPipeline(this);
+        }
+
+        private static int positive(int value, String what) {
+            if (value < 1) {
+                throw new IllegalArgumentException(what + " must be >= 1, got " + value);
+            }
+            return value;
+        }
+    }
+}
