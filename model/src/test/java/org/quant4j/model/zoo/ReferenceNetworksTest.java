@@ -9,8 +9,8 @@ import org.quant4j.model.data.MnistDigits;
 
 /**
  * Trains each reference network briefly on the real MNIST digits and checks the accuracy on the
- * 2,000 held-out test digits (a linear classifier stays near 0.90 on this little data; chance is
- * 0.10). Two epochs of batch 64: about 15 s for the MLP and 35 s for LeNet-5 on 2 shared cores.
+ * 2,000 held-out test digits after one epoch (chance is 0.10). One epoch of batch 64 keeps the suite
+ * quick; the longer runs and tighter thresholds live in the QAT and PTQ tests and the demo.
  */
 class ReferenceNetworksTest {
     private static final long SEED = 42;
@@ -34,12 +34,12 @@ class ReferenceNetworksTest {
 
     @Test
     void leNet5LearnsMnist() {
-        assertThat(trainAndTest(LeNet5.network(SEED, 2e-3), 2)).isGreaterThan(0.93);
+        assertThat(trainAndTest(LeNet5.network(SEED, 2e-3), 1)).isGreaterThan(0.90);
     }
 
     @Test
     void mlpLearnsMnist() {
-        assertThat(trainAndTest(MnistMlp.network(SEED), 2)).isGreaterThan(0.93);
+        assertThat(trainAndTest(MnistMlp.network(SEED), 1)).isGreaterThan(0.90);
     }
 
     static double trainAndTest(MultiLayerNetwork net, int epochs) {
