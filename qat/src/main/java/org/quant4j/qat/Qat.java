@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.quant4j.core.QuantSpec;
+import org.quant4j.core.formats.IntGrid;
 
 /**
  * Quantization-aware training for ordinary DL4J networks.
@@ -50,7 +51,7 @@ public final class Qat {
             if (conf instanceof SubsamplingLayer && conf.getClass() == SubsamplingLayer.class) {
                 continue;
             }
-            WeightBlocks.Layout layout = layoutOf(conf);
+            WeightLayout layout = layoutOf(conf);
             if (layout == null) {
                 throw new UnsupportedLayerException(name + " is not supported by QAT; supported layers: "
                         + String.join(", ", SUPPORTED_LAYERS) + ". Keep it out of the network or convert it first");
@@ -62,15 +63,15 @@ public final class Qat {
             QuantSpec w = config.weights();
             if (w != null) {
                 long[] shape = net.getLayer(i).getParam(FakeQuantWeightNoise.WEIGHT_KEY).shape();
-                WeightBlocks.of(name, layout, shape, w.granularity()); // validates the group size now
+                layout.checkGranularity(name, shape, w.granularity());
                 FakeQuantWeightNoise noise = new FakeQuantWeightNoise(name, layout, w);
                 changes.add(() -> layer.setWeightNoise(noise));
             }
             QuantSpec a = config.activations();
             if (a != null && i < n - 1) {
-                FakeQuantActivation act = new FakeQuantActivation(layer.getActivationFn(), a.bits(), a.symmetric(),
-                        config.activationGradient(),
-                        config.observer().create(config.averagingConstant(), config.freezeObserversAfter()));
+                FakeQuantActivation act = new FakeQuantActivation(name, layer.getActivationFn(),
+                        new ObservedActivationQuantizer(IntGrid.of(a), config.observer().create(
+                                config.averagingConstant(), config.freezeObserversAfter()), config.activationGradient()));
                 changes.add(() -> layer.setActivationFn(act));
             }
         }
@@ -83,13 +84,13 @@ public final class Qat {
         return net;
     }
 
-    private static WeightBlocks.Layout layoutOf(org.deeplearning4j.nn.conf.layers.Layer conf) {
+    private static WeightLayout layoutOf(org.deeplearning4j.nn.conf.layers.Layer conf) {
         Class<?> c = conf.getClass();
         if (c == DenseLayer.class || c == OutputLayer.class) {
-            return WeightBlocks.Layout.DENSE;
+            return WeightLayout.DENSE;
         }
         if (c == ConvolutionLayer.class) {
-            return WeightBlocks.Layout.CONVOLUTION;
+            return WeightLayout.CONVOLUTION;
         }
         return null;
     }

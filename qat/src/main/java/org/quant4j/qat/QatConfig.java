@@ -180,7 +180,7 @@ public final class QatConfig {
                         + activations.shortName());
             }
             if (weights != null) {
-                WeightQuantizers.of(weights);
+                WeightQuantizers.check(weights);
             }
             if (!(averagingConstant > 0f && averagingConstant <= 1f)) {
                 throw new InvalidSpecException("averaging constant must be in (0, 1], got " + averagingConstant);

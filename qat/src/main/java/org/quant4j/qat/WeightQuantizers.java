@@ -7,13 +7,25 @@ import org.quant4j.core.QuantSpec;
 final class WeightQuantizers {
     private WeightQuantizers() {}
 
-    /** @throws InvalidSpecException for formats QAT does not fake-quantize yet (NF4, FP8, FP4) */
-    static WeightQuantizer of(QuantSpec spec) {
+    /**
+     * INT: the vectorised {@link IntWeightQuantizer}; TERNARY: core's codec round trip.
+     *
+     * @throws InvalidSpecException for formats QAT does not fake-quantize
+     */
+    static WeightQuantizer of(String layerName, QuantSpec spec) {
+        check(spec);
         return switch (spec.format()) {
-            case INT -> new IntWeightQuantizer(spec.bits(), spec.symmetric(), spec.scaleEncoding());
-            case TERNARY -> new TernaryWeightQuantizer(spec.scaleEncoding());
+            case INT -> new IntWeightQuantizer(spec);
+            default -> new CodecWeightQuantizer(layerName, spec);
+        };
+    }
+
+    /** @throws InvalidSpecException if QAT cannot fake-quantize weights with {@code spec} */
+    static void check(QuantSpec spec) {
+        switch (spec.format()) {
+            case INT, TERNARY -> { }
             default -> throw new InvalidSpecException("QAT weight fake quantization supports INT and TERNARY, not "
                     + spec.format() + " (" + spec.shortName() + ")");
-        };
+        }
     }
 }
