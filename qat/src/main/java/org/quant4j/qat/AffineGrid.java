@@ -24,12 +24,15 @@ record AffineGrid(IntGrid grid, float scale, float zero, float offset) {
         return grid.maxCode() - zero;
     }
 
-    /** {@code â} for every element of {@code a} (not modified), a new array. */
-    INDArray fakeQuantize(INDArray a) {
+    /**
+     * {@code â} for every element of {@code a}, in place (DL4J expects a layer's activations in the array, and
+     * workspace, its activation function was given).
+     */
+    INDArray fakeQuantizeInPlace(INDArray a) {
         if (offset == 0f) {
-            return IntFakeQuant.apply(a, grid, new float[] {scale}, new float[] {zero});
+            return IntFakeQuant.applyInPlace(a, grid, scale, zero);
         }
-        return IntFakeQuant.apply(a.sub(offset), grid, new float[] {scale}, new float[] {zero}).addi(offset);
+        return IntFakeQuant.applyInPlace(a.subi(offset), grid, scale, zero).addi(offset);
     }
 
     /** {@code (a - offset) / scale}, a new array: the grid coordinate before rounding and clamping. */

@@ -20,11 +20,18 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     private final String layerName;
     private final IActivation inner;
     private final ActivationQuantizer quantizer;
+    private final QatConfig config;
 
-    FakeQuantActivation(String layerName, IActivation inner, ActivationQuantizer quantizer) {
+    FakeQuantActivation(String layerName, IActivation inner, ActivationQuantizer quantizer, QatConfig config) {
         this.layerName = Objects.requireNonNull(layerName, "layerName");
         this.inner = Objects.requireNonNull(inner, "inner");
         this.quantizer = Objects.requireNonNull(quantizer, "quantizer");
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    /** The configuration {@link Qat#prepare} (or {@link Qat#load}) inserted this quantizer with. */
+    QatConfig config() {
+        return config;
     }
 
     public IActivation inner() {

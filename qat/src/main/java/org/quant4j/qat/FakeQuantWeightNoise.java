@@ -23,17 +23,26 @@ public final class FakeQuantWeightNoise implements IWeightNoise {
     private final String layerName;
     private final WeightLayout layout;
     private final QuantSpec spec;
+    private final QatConfig config;
     private final transient WeightQuantizer quantizer;
 
-    FakeQuantWeightNoise(String layerName, WeightLayout layout, QuantSpec spec, WeightQuantizer quantizer) {
+    FakeQuantWeightNoise(String layerName, WeightLayout layout, QuantSpec spec, QatConfig config,
+                         WeightQuantizer quantizer) {
         this.layerName = layerName;
         this.layout = layout;
         this.spec = spec;
+        this.config = config;
         this.quantizer = quantizer;
     }
 
+    /** A weight quantizer of {@code spec} with the defaults of a config that only sets {@code spec}. */
     FakeQuantWeightNoise(String layerName, WeightLayout layout, QuantSpec spec) {
-        this(layerName, layout, spec, WeightQuantizers.of(layerName, spec));
+        this(layerName, layout, spec, QatConfig.builder().weights(spec).build(), WeightQuantizers.of(layerName, spec));
+    }
+
+    /** The configuration {@link Qat#prepare} inserted this quantizer with. */
+    QatConfig config() {
+        return config;
     }
 
     public QuantSpec spec() {
@@ -80,6 +89,6 @@ public final class FakeQuantWeightNoise implements IWeightNoise {
 
     @Override
     public IWeightNoise clone() {
-        return new FakeQuantWeightNoise(layerName, layout, spec, quantizer);
+        return new FakeQuantWeightNoise(layerName, layout, spec, config, quantizer);
     }
 }

@@ -1,9 +1,9 @@
 package org.quant4j.qat;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.clip.ClipByValue;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.ops.transforms.Transforms;
 import org.quant4j.core.NumberEncoding;
 import org.quant4j.core.formats.IntGrid;
 
@@ -34,9 +34,30 @@ final class IntFakeQuant {
      * of {@code scales[b]} and code-space zero point {@code zeros[b]}; a new array of the same shape.
      */
     static INDArray apply(INDArray blocks, IntGrid grid, float[] scales, float[] zeros) {
+        return applyInto(blocks, blocks.ulike(), grid, scales, zeros);
+    }
+
+    /**
+     * {@link #apply} into {@code out} (same shape as {@code blocks}, row-major), which is returned. Reusing one
+     * output array spares the page faults of a fresh multi-megabyte allocation on every training step.
+     */
+    static INDArray applyInto(INDArray blocks, INDArray out, IntGrid grid, float[] scales, float[] zeros) {
+        out.assign(blocks);
+        if (scales.length == 1) {
+            return applyTo(out.divi(scales[0]), grid, scales, null, zeros);
+        }
+        INDArray scale = column(scales);
+        return applyTo(out.diviColumnVector(scale), grid, scales, scale, zeros);
+    }
+
+    /** {@link #apply} on one grid, in place: {@code x} is overwritten by its values and returned. */
+    static INDArray applyInPlace(INDArray x, IntGrid grid, float scale, float zero) {
+        return applyTo(x.divi(scale), grid, new float[] {scale}, null, new float[] {zero});
+    }
+
+    /** The rest of {@link #apply} once {@code q = x / scale} is computed. */
+    private static INDArray applyTo(INDArray q, IntGrid grid, float[] scales, INDArray scale, float[] zeros) {
         boolean single = scales.length == 1;
-        INDArray scale = single ? null : column(scales);
-        INDArray q = single ? blocks.div(scales[0]) : blocks.divColumnVector(scale);
         int maxCode = grid.maxCode();
         if (integerZero(grid)) {
             rint(q);
@@ -70,8 +91,10 @@ final class IntFakeQuant {
 
     /** {@code min(max(x, lo), hi)} in place. */
     static INDArray clamp(INDArray x, double lo, double hi) {
-        Transforms.max(x, lo, false);
-        return Transforms.min(x, hi, false);
+        ClipByValue clip = new ClipByValue(x, lo, hi);
+        clip.addOutputArgument(x);
+        Nd4j.exec(clip);
+        return x;
     }
 
     /** A {@code [n, 1]} column of the values. */

@@ -13,11 +13,13 @@ import org.quant4j.core.formats.IntGrid;
  * or asymmetric with a zero point; scales rounded up to their encoding). The per-block minima and maxima
  * are two ND4J reductions, the parameters come from {@link IntGrid#fitRange} (the same call core's
  * {@code IntCodec} makes, min and max being exact), and {@link IntFakeQuant} applies them to the whole
- * tensor. {@link #quantize} is core's {@link Quantizer}, which fits the same parameters from the same weight.
+ * tensor, writing into one reused array. {@link #quantize} is core's {@link Quantizer}, which fits the same parameters from the same weight.
  */
 final class IntWeightQuantizer implements WeightQuantizer {
     private final QuantSpec spec;
     private final IntGrid grid;
+    /** The output of the last call, reused while the weight keeps its shape (not thread safe, like a DL4J layer). */
+    private INDArray out;
 
     IntWeightQuantizer(QuantSpec spec) {
         this.spec = spec;
@@ -36,7 +38,10 @@ final class IntWeightQuantizer implements WeightQuantizer {
             scales[b] = p.scale();
             zeros[b] = p.zero();
         }
-        return IntFakeQuant.apply(blocks, grid, scales, zeros).reshape('c', outIn.shape());
+        if (out == null || !java.util.Arrays.equals(out.shape(), blocks.shape())) {
+            out = blocks.ulike();
+        }
+        return IntFakeQuant.applyInto(blocks, out, grid, scales, zeros).reshape('c', outIn.shape());
     }
 
     @Override

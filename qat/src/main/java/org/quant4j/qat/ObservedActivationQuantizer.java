@@ -46,7 +46,7 @@ final class ObservedActivationQuantizer implements ActivationQuantizer {
             observer.observe(a);
         }
         AffineGrid g = grid();
-        return g == null ? a : g.fakeQuantize(a);
+        return g == null ? a : g.fakeQuantizeInPlace(a);
     }
 
     @Override

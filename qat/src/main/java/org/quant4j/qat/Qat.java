@@ -1,7 +1,10 @@
 package org.quant4j.qat;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -9,6 +12,9 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizationException;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.core.formats.IntGrid;
 
 /**
@@ -64,14 +70,15 @@ public final class Qat {
             if (w != null) {
                 long[] shape = net.getLayer(i).getParam(FakeQuantWeightNoise.WEIGHT_KEY).shape();
                 layout.checkGranularity(name, shape, w.granularity());
-                FakeQuantWeightNoise noise = new FakeQuantWeightNoise(name, layout, w);
+                FakeQuantWeightNoise noise = new FakeQuantWeightNoise(name, layout, w, config,
+                        WeightQuantizers.of(name, w));
                 changes.add(() -> layer.setWeightNoise(noise));
             }
             QuantSpec a = config.activations();
             if (a != null && i < n - 1) {
                 FakeQuantActivation act = new FakeQuantActivation(name, layer.getActivationFn(),
                         new ObservedActivationQuantizer(IntGrid.of(a), config.observer().create(
-                                config.averagingConstant(), config.freezeObserversAfter()), config.activationGradient()));
+                                config.averagingConstant(), config.freezeObserversAfter()), config.activationGradient()), config);
                 changes.add(() -> layer.setActivationFn(act));
             }
         }
@@ -82,6 +89,38 @@ public final class Qat {
         }
         changes.forEach(Runnable::run);
         return net;
+    }
+
+    /**
+     * The real low-bit model of a prepared, trained network: each fake-quantized weight quantized with the
+     * scales its fake quantizer uses, float parameters as they are, the activation grids and the
+     * {@link QatConfig} (see {@link QatConversion} for the tensor names). {@link #load} rebuilds the network.
+     *
+     * @throws QuantizationException if the network was not prepared, or an activation never saw a training batch
+     */
+    public static QuantizedModel convert(MultiLayerNetwork prepared) {
+        return QatConversion.convert(prepared);
+    }
+
+    /**
+     * A network computing what the converted fake-quant network computed: the architecture of
+     * {@code architecture} (an fp32 or prepared configuration), the dequantized weights, the stored float
+     * parameters and the stored activation grids.
+     *
+     * @throws QuantizationException if the model was not made by {@link #convert} or does not fit the architecture
+     */
+    public static MultiLayerNetwork load(QuantizedModel model, MultiLayerConfiguration architecture) {
+        return QatLoader.load(model, architecture);
+    }
+
+    /** {@link #load(QuantizedModel, MultiLayerConfiguration)} with the configuration of {@code fp32} (not modified). */
+    public static MultiLayerNetwork load(QuantizedModel model, MultiLayerNetwork fp32) {
+        return QatLoader.load(model, fp32.getLayerWiseConfigurations());
+    }
+
+    /** {@link #load(QuantizedModel, MultiLayerConfiguration)} of a model file written by {@code ModelFileWriter}. */
+    public static MultiLayerNetwork load(Path modelFile, MultiLayerConfiguration architecture) throws IOException {
+        return QatLoader.load(ModelFileReader.read(modelFile), architecture);
     }
 
     private static WeightLayout layoutOf(org.deeplearning4j.nn.conf.layers.Layer conf) {

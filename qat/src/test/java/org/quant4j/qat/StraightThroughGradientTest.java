@@ -131,7 +131,7 @@ class StraightThroughGradientTest {
                                                 ActivationGradient gradient, int freezeAfter) {
         return new FakeQuantActivation("test", inner, new ObservedActivationQuantizer(
                 IntGrid.of(QuantSpec.integer(bits, symmetric, Granularity.perTensor())),
-                new MinMaxObserver(freezeAfter), gradient));
+                new MinMaxObserver(freezeAfter), gradient), QatConfig.builder().build());
     }
 
     /**
