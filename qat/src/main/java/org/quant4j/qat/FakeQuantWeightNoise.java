@@ -68,6 +68,9 @@ public final class FakeQuantWeightNoise implements IWeightNoise {
         if (!WEIGHT_KEY.equals(paramKey)) {
             return w;
         }
+        if (train && quantizer instanceof LsqWeightQuantizer lsq) {
+            lsq.beginTrainingPass(iteration);
+        }
         return fakeQuantize(w, iteration);
     }
 

@@ -32,6 +32,9 @@ import org.quant4j.core.formats.IntGrid;
  * {@link #prepare} changes the network in place: each quantized layer's configuration gets a
  * {@link FakeQuantWeightNoise} (weights) and its activation function is wrapped in a
  * {@link FakeQuantActivation} (outputs). The output layer's activation (softmax) stays in float.
+ * With LSQ ({@link WeightGradient#LSQ}, {@link ActivationGradient#LSQ} / {@code LSQ_PLUS}) it also adds a
+ * {@link LearnedStepTrainer} listener that trains the steps: add further listeners with
+ * {@code net.addListeners}, since {@code net.setListeners} would remove it (training then stops with a message).
  */
 public final class Qat {
     /** Layers {@link #prepare} accepts. */
@@ -51,6 +54,9 @@ public final class Qat {
     public static MultiLayerNetwork prepare(MultiLayerNetwork net, QatConfig config) {
         int n = net.getnLayers();
         List<Runnable> changes = new ArrayList<>();
+        List<LearnedStepTrainer.Weight> lsqWeights = new ArrayList<>();
+        List<LsqActivationQuantizer> lsqActivations = new ArrayList<>();
+        int updaterLayer = -1;
         for (int i = 0; i < n; i++) {
             org.deeplearning4j.nn.conf.layers.Layer conf = net.getLayer(i).conf().getLayer();
             String name = describe(i, conf);
@@ -70,15 +76,29 @@ public final class Qat {
             if (w != null) {
                 long[] shape = net.getLayer(i).getParam(FakeQuantWeightNoise.WEIGHT_KEY).shape();
                 layout.checkGranularity(name, shape, w.granularity());
-                FakeQuantWeightNoise noise = new FakeQuantWeightNoise(name, layout, w, config,
-                        WeightQuantizers.of(name, w));
+                WeightQuantizer quantizer = config.weightGradient() == WeightGradient.LSQ
+                        ? new LsqWeightQuantizer(name, w) : WeightQuantizers.of(name, w);
+                if (quantizer instanceof LsqWeightQuantizer lsq) {
+                    lsqWeights.add(new LearnedStepTrainer.Weight(i, layout, lsq));
+                }
+                updaterLayer = updaterLayer < 0 ? i : updaterLayer;
+                FakeQuantWeightNoise noise = new FakeQuantWeightNoise(name, layout, w, config, quantizer);
                 changes.add(() -> layer.setWeightNoise(noise));
             }
             QuantSpec a = config.activations();
             if (a != null && i < n - 1) {
-                FakeQuantActivation act = new FakeQuantActivation(name, layer.getActivationFn(),
-                        new ObservedActivationQuantizer(IntGrid.of(a), config.observer().create(
-                                config.averagingConstant(), config.freezeObserversAfter()), config.activationGradient()), config);
+                ActivationGradient g = config.activationGradient();
+                ActivationQuantizer quantizer;
+                if (g == ActivationGradient.LSQ || g == ActivationGradient.LSQ_PLUS) {
+                    LsqActivationQuantizer lsq = new LsqActivationQuantizer(name, a, g == ActivationGradient.LSQ_PLUS);
+                    lsqActivations.add(lsq);
+                    quantizer = lsq;
+                } else {
+                    quantizer = new ObservedActivationQuantizer(IntGrid.of(a), config.observer().create(
+                            config.averagingConstant(), config.freezeObserversAfter()), g);
+                }
+                updaterLayer = updaterLayer < 0 ? i : updaterLayer;
+                FakeQuantActivation act = new FakeQuantActivation(name, layer.getActivationFn(), quantizer, config);
                 changes.add(() -> layer.setActivationFn(act));
             }
         }
@@ -88,6 +108,9 @@ public final class Qat {
                     + n + " layers (0.." + (n - 1) + ")");
         }
         changes.forEach(Runnable::run);
+        if (!lsqWeights.isEmpty() || !lsqActivations.isEmpty()) {
+            net.addListeners(new LearnedStepTrainer(lsqWeights, lsqActivations, updaterLayer));
+        }
         return net;
     }
 

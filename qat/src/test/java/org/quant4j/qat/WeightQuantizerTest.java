@@ -87,6 +87,19 @@ class WeightQuantizerTest {
         assertThat(q.transpose().dup('c').data().asFloat()).containsExactly(expected);
     }
 
+    /** NF4, FP8 and FP4 weights: the fake quantization is core's codec round trip of the {@code [out, in]} matrix. */
+    @Property(tries = 12)
+    void floatFormatsGoThroughCoresCodecs(@ForAll @IntRange(min = 0, max = 4) int format,
+                                          @ForAll @IntRange(min = 1, max = 1000) int seed) {
+        QuantSpec spec = new QuantSpec[] {QuantSpec.nf4(false), QuantSpec.fp8E4M3(), QuantSpec.fp8E5M2(),
+                QuantSpec.mxfp4(), QuantSpec.nvfp4()}[format];
+        INDArray w = Nd4j.create(randomMatrix(64, 6, seed)).castTo(DataType.FLOAT).dup('f'); // [nIn 64, nOut 6]
+        INDArray q = new FakeQuantWeightNoise("dense", WeightLayout.DENSE, spec).fakeQuantize(w, 0);
+        float[] expected = Quantizer.quantize("w", w.transpose(), spec).dequantizeToArray();
+        assertThat(q.transpose().dup('c').data().asFloat()).containsExactly(expected);
+        assertThat(q.sub(w).amaxNumber().doubleValue()).isPositive().isLessThan(w.amaxNumber().doubleValue() / 2);
+    }
+
     @Property(tries = 6)
     void zeroWeightsStayZero(@ForAll boolean symmetric, @ForAll @IntRange(min = 0, max = 2) int granularityKind) {
         QuantSpec spec = spec(3, symmetric, granularityKind, 3, 0, false);
