@@ -21,20 +21,44 @@ public final class FakeQuantWeightNoise implements IWeightNoise {
     static final String WEIGHT_KEY = "W";
 
     private final String layerName;
-    private final WeightBlocks.Layout layout;
+    private final WeightLayout layout;
     private final QuantSpec spec;
+    private final QatConfig config;
     private final transient WeightQuantizer quantizer;
-    private transient WeightBlocks blocks;
 
-    FakeQuantWeightNoise(String layerName, WeightBlocks.Layout layout, QuantSpec spec) {
+    FakeQuantWeightNoise(String layerName, WeightLayout layout, QuantSpec spec, QatConfig config,
+                         WeightQuantizer quantizer) {
         this.layerName = layerName;
         this.layout = layout;
         this.spec = spec;
-        this.quantizer = WeightQuantizers.of(spec);
+        this.config = config;
+        this.quantizer = quantizer;
+    }
+
+    /** A weight quantizer of {@code spec} with the defaults of a config that only sets {@code spec}. */
+    FakeQuantWeightNoise(String layerName, WeightLayout layout, QuantSpec spec) {
+        this(layerName, layout, spec, QatConfig.builder().weights(spec).build(), WeightQuantizers.of(layerName, spec));
+    }
+
+    /** The configuration {@link Qat#prepare} inserted this quantizer with. */
+    QatConfig config() {
+        return config;
     }
 
     public QuantSpec spec() {
         return spec;
+    }
+
+    String layerName() {
+        return layerName;
+    }
+
+    WeightLayout layout() {
+        return layout;
+    }
+
+    WeightQuantizer quantizer() {
+        return quantizer;
     }
 
     @Override
@@ -44,28 +68,30 @@ public final class FakeQuantWeightNoise implements IWeightNoise {
         if (!WEIGHT_KEY.equals(paramKey)) {
             return w;
         }
+        if (train && quantizer instanceof LsqWeightQuantizer lsq) {
+            lsq.beginTrainingPass(iteration);
+        }
         return fakeQuantize(w, iteration);
     }
 
-    /** {@code q(W)} with the shape of {@code w}. */
+    /** {@code q(W)} with the shape of the DL4J weight {@code w}. */
     INDArray fakeQuantize(INDArray w, int iteration) {
-        if (blocks == null) {
-            blocks = WeightBlocks.of(layerName, layout, w.shape(), spec.granularity());
+        // ND4J's max/min reductions skip NaN: one sum exposes NaN and Inf
+        if (!Double.isFinite(w.sumNumber().doubleValue())) {
+            throw new TrainingDivergedException(layerName + ", iteration " + iteration
+                    + ": the weight holds NaN or Inf; training diverged (lower the learning rate, or add a "
+                    + "DivergenceGuard listener to stop at the first non-finite value and restore the last good parameters)");
         }
+        layout.checkGranularity(layerName, w.shape(), spec.granularity());
         try {
-            // ND4J's max/min reductions skip NaN: one sum exposes NaN and Inf
-            if (!Double.isFinite(w.sumNumber().doubleValue())) {
-                throw new InvalidTensorException("the weight holds NaN or Inf");
-            }
-            return blocks.fromBlocks(quantizer.fakeQuantize(blocks.toBlocks(w)));
+            return layout.toDl4j(quantizer.fakeQuantize(layout.outIn(w)), w.shape());
         } catch (InvalidTensorException e) {
-            throw new InvalidTensorException(layerName + ", iteration " + iteration + ": "
-                    + e.getMessage() + "; training diverged (lower the learning rate or resume from the last checkpoint)");
+            throw new InvalidTensorException(layerName + ", iteration " + iteration + ": " + e.getMessage(), e);
         }
     }
 
     @Override
     public IWeightNoise clone() {
-        return new FakeQuantWeightNoise(layerName, layout, spec);
+        return new FakeQuantWeightNoise(layerName, layout, spec, config, quantizer);
     }
 }

@@ -1,56 +1,51 @@
 package org.quant4j.qat;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.ops.transforms.Transforms;
-import org.quant4j.core.NumberEncoding;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizedTensor;
+import org.quant4j.core.Quantizer;
+import org.quant4j.core.formats.IntGrid;
 
 /**
- * Uniform integer fake quantization per block (row), with the scale rounded to its storage encoding.
- * <ul>
- * <li>symmetric, restricted range: {@code s = max|w| / (2^(b-1)-1)}, {@code q = clamp(round(w/s), -(2^(b-1)-1), 2^(b-1)-1) * s}
- *     (Jacob et al. 2018 / TensorRT's symmetric weight scheme; the grid is symmetric around 0);</li>
- * <li>asymmetric: the range is widened to include 0 (so 0 is exact), {@code s = (max-min) / (2^b-1)},
- *     integer zero point {@code z = round(-min/s)}, {@code q = (clamp(round(w/s) + z, 0, 2^b-1) - z) * s}
- *     (Jacob et al. 2018, eq. 1; GPTQ's {@code Quantizer.find_params}).</li>
- * </ul>
+ * Round-to-nearest INT fake quantization of weights on core's {@link IntGrid} (the grid the model file
+ * stores and PTQ uses: symmetric levels {@code [-2^(b-1), 2^(b-1)-1]} with {@code s = amax / ((2^b-1)/2)},
+ * or asymmetric with a zero point; scales rounded up to their encoding). The per-block minima and maxima
+ * are two ND4J reductions, the parameters come from {@link IntGrid#fitRange} (the same call core's
+ * {@code IntCodec} makes, min and max being exact), and {@link IntFakeQuant} applies them to the whole
+ * tensor, writing into one reused array. {@link #quantize} is core's {@link Quantizer}, which fits the same parameters from the same weight.
  */
-public final class IntWeightQuantizer implements WeightQuantizer {
-    private final int bits;
-    private final boolean symmetric;
-    private final NumberEncoding scaleEncoding;
+final class IntWeightQuantizer implements WeightQuantizer {
+    private final QuantSpec spec;
+    private final IntGrid grid;
+    /** The output of the last call, reused while the weight keeps its shape (not thread safe, like a DL4J layer). */
+    private INDArray out;
 
-    public IntWeightQuantizer(int bits, boolean symmetric, NumberEncoding scaleEncoding) {
-        this.bits = bits;
-        this.symmetric = symmetric;
-        this.scaleEncoding = scaleEncoding;
+    IntWeightQuantizer(QuantSpec spec) {
+        this.spec = spec;
+        this.grid = IntGrid.of(spec);
     }
 
     @Override
-    public INDArray fakeQuantize(INDArray blocks) {
-        return symmetric ? symmetric(blocks) : asymmetric(blocks);
+    public INDArray fakeQuantize(INDArray outIn) {
+        INDArray blocks = Blocks.of(outIn, spec.granularity());
+        float[] mins = blocks.min(1).castTo(DataType.FLOAT).toFloatVector();
+        float[] maxs = blocks.max(1).castTo(DataType.FLOAT).toFloatVector();
+        float[] scales = new float[mins.length];
+        float[] zeros = new float[mins.length];
+        for (int b = 0; b < mins.length; b++) {
+            IntGrid.Params p = grid.fitRange(Math.min(mins[b], 0f), Math.max(maxs[b], 0f));
+            scales[b] = p.scale();
+            zeros[b] = p.zero();
+        }
+        if (out == null || !java.util.Arrays.equals(out.shape(), blocks.shape())) {
+            out = blocks.ulike();
+        }
+        return IntFakeQuant.applyInto(blocks, out, grid, scales, zeros).reshape('c', outIn.shape());
     }
 
-    private INDArray symmetric(INDArray w) {
-        int qmax = (1 << (bits - 1)) - 1;
-        INDArray scale = Scales.encodedColumn(Transforms.abs(w, true).max(1).divi(qmax), scaleEncoding);
-        INDArray q = w.divColumnVector(scale);
-        Transforms.round(q, false);
-        Transforms.max(q, -qmax, false);
-        Transforms.min(q, qmax, false);
-        return q.muliColumnVector(scale);
-    }
-
-    private INDArray asymmetric(INDArray w) {
-        int qmax = (1 << bits) - 1;
-        INDArray min = Transforms.min(w.min(1), 0.0, false);
-        INDArray max = Transforms.max(w.max(1), 0.0, false);
-        INDArray scale = Scales.encodedColumn(max.sub(min).divi(qmax), scaleEncoding);
-        INDArray zero = Transforms.round(min.reshape(min.length(), 1).negi().divi(scale), false);
-        INDArray q = w.divColumnVector(scale);
-        Transforms.round(q, false);
-        q.addiColumnVector(zero);
-        Transforms.max(q, 0, false);
-        Transforms.min(q, qmax, false);
-        return q.subiColumnVector(zero).muliColumnVector(scale);
+    @Override
+    public QuantizedTensor quantize(String name, INDArray weight) {
+        return Quantizer.quantize(name, weight, spec);
     }
 }

@@ -30,13 +30,14 @@ import org.quant4j.core.QuantizationException;
  *         .build();
  * }</pre>
  */
-@JsonPropertyOrder({"weights", "activations", "activationGradient", "observer", "averagingConstant",
+@JsonPropertyOrder({"weights", "weightGradient", "activations", "activationGradient", "observer", "averagingConstant",
         "freezeObserversAfter", "floatLayers"})
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class QatConfig {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final QuantSpec weights;
+    private final WeightGradient weightGradient;
     private final QuantSpec activations;
     private final ActivationGradient activationGradient;
     private final ObserverKind observer;
@@ -46,6 +47,7 @@ public final class QatConfig {
 
     private QatConfig(Builder b) {
         this.weights = b.weights;
+        this.weightGradient = b.weightGradient;
         this.activations = b.activations;
         this.activationGradient = b.activationGradient;
         this.observer = b.observer;
@@ -60,6 +62,7 @@ public final class QatConfig {
 
     @JsonCreator
     static QatConfig fromJsonFields(@JsonProperty("weights") QuantSpec weights,
+                                    @JsonProperty("weightGradient") WeightGradient weightGradient,
                                     @JsonProperty("activations") QuantSpec activations,
                                     @JsonProperty("activationGradient") ActivationGradient activationGradient,
                                     @JsonProperty("observer") ObserverKind observer,
@@ -67,6 +70,7 @@ public final class QatConfig {
                                     @JsonProperty("freezeObserversAfter") Integer freezeObserversAfter,
                                     @JsonProperty("floatLayers") Set<Integer> floatLayers) {
         Builder b = builder().weights(weights).activations(activations);
+        if (weightGradient != null) b.weightGradient(weightGradient);
         if (activationGradient != null) b.activationGradient(activationGradient);
         if (observer != null) b.observer(observer);
         if (averagingConstant != null) b.averagingConstant(averagingConstant);
@@ -94,6 +98,8 @@ public final class QatConfig {
 
     /** Weight spec; null keeps weights in float. */
     @JsonProperty public QuantSpec weights() { return weights; }
+    /** Weight grid and backward pass: fitted scales with STE (default), or LSQ's learned steps. */
+    @JsonProperty public WeightGradient weightGradient() { return weightGradient; }
     /** Activation spec (INT, per tensor); null keeps activations in float. */
     @JsonProperty public QuantSpec activations() { return activations; }
     @JsonProperty public ActivationGradient activationGradient() { return activationGradient; }
@@ -107,7 +113,8 @@ public final class QatConfig {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof QatConfig c && Objects.equals(c.weights, weights) && Objects.equals(c.activations, activations)
+        return o instanceof QatConfig c && Objects.equals(c.weights, weights) && c.weightGradient == weightGradient
+                && Objects.equals(c.activations, activations)
                 && c.activationGradient == activationGradient && c.observer == observer
                 && c.averagingConstant == averagingConstant && c.freezeObserversAfter == freezeObserversAfter
                 && c.floatLayers.equals(floatLayers);
@@ -115,7 +122,7 @@ public final class QatConfig {
 
     @Override
     public int hashCode() {
-        return Objects.hash(weights, activations, activationGradient, observer, averagingConstant, freezeObserversAfter,
+        return Objects.hash(weights, weightGradient, activations, activationGradient, observer, averagingConstant, freezeObserversAfter,
                 floatLayers);
     }
 
@@ -127,6 +134,7 @@ public final class QatConfig {
     /** Defaults: float weights and activations, clipped STE, moving-average min-max (c = 0.01), never frozen. */
     public static final class Builder {
         private QuantSpec weights;
+        private WeightGradient weightGradient = WeightGradient.STE;
         private QuantSpec activations;
         private ActivationGradient activationGradient = ActivationGradient.CLIPPED_STE;
         private ObserverKind observer = ObserverKind.MOVING_AVERAGE_MIN_MAX;
@@ -136,6 +144,11 @@ public final class QatConfig {
 
         public Builder weights(QuantSpec spec) {
             this.weights = spec;
+            return this;
+        }
+
+        public Builder weightGradient(WeightGradient g) {
+            this.weightGradient = Objects.requireNonNull(g, "weightGradient");
             return this;
         }
 
@@ -180,7 +193,14 @@ public final class QatConfig {
                         + activations.shortName());
             }
             if (weights != null) {
-                WeightQuantizers.of(weights);
+                WeightQuantizers.check(weights);
+                if (weightGradient == WeightGradient.LSQ && (weights.format() != Format.INT || !weights.symmetric())) {
+                    throw new InvalidSpecException("LSQ weights use the symmetric INT grid, not " + weights.shortName());
+                }
+            }
+            if (activations != null && activationGradient == ActivationGradient.LSQ_PLUS && activations.symmetric()) {
+                throw new InvalidSpecException("LSQ+ learns an offset for asymmetric activations; "
+                        + activations.shortName() + " is symmetric (use LSQ, or an asymmetric activation spec)");
             }
             if (!(averagingConstant > 0f && averagingConstant <= 1f)) {
                 throw new InvalidSpecException("averaging constant must be in (0, 1], got " + averagingConstant);

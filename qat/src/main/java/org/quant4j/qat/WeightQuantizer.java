@@ -1,12 +1,22 @@
 package org.quant4j.qat;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.core.QuantizedTensor;
 
 /**
- * Fake quantization of weights: {@code q(W) = dequantize(quantize(W))} computed on the whole tensor
- * with a handful of ND4J ops. The input is a {@code [blocks, blockLength]} matrix whose rows are the
- * blocks that share a scale (see {@link WeightBlocks}); the result has the same shape and is a new array.
+ * Fake quantization of one layer's weight and its conversion to real codes. Both work on core's
+ * {@code [out, in]} matrix (see {@link WeightLayout}); {@link #quantize} uses exactly the scales (and zero
+ * points) that the last {@link #fakeQuantize} of the same weight used, so
+ * {@code quantize(w).dequantize()} equals {@code fakeQuantize(w)} bit for bit.
  */
-public interface WeightQuantizer {
-    INDArray fakeQuantize(INDArray blocks);
+interface WeightQuantizer {
+    /** {@code dequantize(quantize(w))} of an {@code [out, in]} matrix (not modified); a new array of its shape. */
+    INDArray fakeQuantize(INDArray outIn);
+
+    /**
+     * The real quantized tensor of {@code weight} ({@code [out, in...]}, any rank, viewed as {@code shape[0]} rows).
+     *
+     * @param name names the tensor in errors
+     */
+    QuantizedTensor quantize(String name, INDArray weight);
 }

@@ -78,8 +78,10 @@ class QatPrepareTest {
         assertThat(INT4_INT8.toJson()).contains("\"weights\":{\"format\":\"INT\",\"bits\":4");
         assertThatThrownBy(() -> QatConfig.builder().activations(QuantSpec.integer(8, false, Granularity.perChannel())).build())
                 .isInstanceOf(InvalidSpecException.class).hasMessageContaining("per tensor");
-        assertThatThrownBy(() -> QatConfig.builder().weights(QuantSpec.nf4(false)).build())
-                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("NF4");
+        assertThatThrownBy(() -> QatConfig.builder().weights(QuantSpec.nf4(true)).build())
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("nf4-dq");
+        assertThatThrownBy(() -> QatConfig.fromJson("{\"weights\": {\"bits\": 1, \"symmetric\": false}}"))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("bits must be 2..8, got 1");
         assertThatThrownBy(() -> QatConfig.fromJson("{\"weights\": {\"bits\": 1}}"))
                 .isInstanceOf(InvalidSpecException.class).hasMessageContaining("bits");
     }

@@ -22,6 +22,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.quant4j.calibration.observer.MinMaxObserver;
 import org.quant4j.core.Granularity;
 import org.quant4j.core.QuantSpec;
+import org.quant4j.core.formats.IntGrid;
 
 /**
  * The gradients the fake quantizers define. Weights: the identity STE, i.e. the gradient DL4J computes
@@ -84,45 +85,53 @@ class StraightThroughGradientTest {
 
     @Test
     void clippedSteBackwardIsTheDerivativeOfClampOfTheInnerActivation() {
-        MinMaxObserver observer = new MinMaxObserver(1);
-        FakeQuantActivation act = new FakeQuantActivation(new ActivationIdentity(), 4, false,
-                ActivationGradient.CLIPPED_STE, observer);
+        FakeQuantActivation act = observed(new ActivationIdentity(), 4, false, ActivationGradient.CLIPPED_STE, 1);
         act.getActivation(Nd4j.createFromArray(-1f, 2f), true); // range [-1, 2], frozen
-        ActivationRange r = act.range();
-        float lo = (r.qmin() - r.zero()) * r.scale();
-        float hi = (r.qmax() - r.zero()) * r.scale();
+        AffineGrid r = act.quantizer().grid();
+        float lo = r.low() * r.scale();
+        float hi = r.high() * r.scale();
         checkAgainstFiniteDifferences(act, x -> Math.max(lo, Math.min(hi, x)), lo, hi, r.scale());
     }
 
     @Test
     void clippedSteComposesWithReluBackward() {
-        FakeQuantActivation act = new FakeQuantActivation(new ActivationReLU(), 8, false,
-                ActivationGradient.CLIPPED_STE, new MinMaxObserver(1));
+        FakeQuantActivation act = observed(new ActivationReLU(), 8, false, ActivationGradient.CLIPPED_STE, 1);
         act.getActivation(Nd4j.createFromArray(-3f, 1.5f), true); // ReLU output range [0, 1.5]
-        ActivationRange r = act.range();
-        float hi = (r.qmax() - r.zero()) * r.scale();
+        AffineGrid r = act.quantizer().grid();
+        float hi = r.high() * r.scale();
         checkAgainstFiniteDifferences(act, x -> Math.min(hi, Math.max(0, x)), 0, hi, r.scale());
     }
 
     @Test
     void steBackwardPassesTheGradientEverywhere() {
-        FakeQuantActivation act = new FakeQuantActivation(new ActivationIdentity(), 4, true,
-                ActivationGradient.STE, new MinMaxObserver(1));
+        FakeQuantActivation act = observed(new ActivationIdentity(), 4, true, ActivationGradient.STE, 1);
         act.getActivation(Nd4j.createFromArray(-1f, 1f), true);
-        checkAgainstFiniteDifferences(act, x -> x, Float.NaN, Float.NaN, act.range().scale());
+        checkAgainstFiniteDifferences(act, x -> x, Float.NaN, Float.NaN, act.quantizer().grid().scale());
     }
 
     @Test
-    void forwardLandsOnTheGridWithinHalfAStepInsideTheRange() {
-        FakeQuantActivation act = new FakeQuantActivation(new ActivationIdentity(), 8, false,
-                ActivationGradient.CLIPPED_STE, new MinMaxObserver(-1));
-        INDArray x = Nd4j.rand(DataType.FLOAT, 1000).muli(3).subi(1);
-        INDArray q = act.getActivation(x.dup(), true);
-        ActivationRange r = act.range();
-        INDArray codes = q.div(r.scale()).addi(r.zero());
-        assertThat(codes.sub(org.nd4j.linalg.ops.transforms.Transforms.round(codes)).amaxNumber().doubleValue())
-                .isLessThan(1e-3);
-        assertThat(q.sub(x).amaxNumber().doubleValue()).isLessThanOrEqualTo(r.scale() / 2 + 1e-6);
+    void forwardIsCoresIntGridWithTheObservedRange() {
+        for (boolean symmetric : new boolean[] {false, true}) {
+            FakeQuantActivation act = observed(new ActivationIdentity(), 8, symmetric, ActivationGradient.CLIPPED_STE, -1);
+            float[] xs = Nd4j.rand(DataType.FLOAT, 1000).muli(3).subi(1).data().asFloat();
+            INDArray q = act.getActivation(Nd4j.createFromArray(xs), true);
+            IntGrid grid = IntGrid.of(QuantSpec.integer(8, symmetric, Granularity.perTensor()));
+            IntGrid.Params p = grid.fit(xs, 0, xs.length);
+            AffineGrid r = act.quantizer().grid();
+            assertThat(r.scale()).isEqualTo(p.scale());
+            assertThat(r.zero()).isEqualTo(p.zero());
+            for (int i = 0; i < xs.length; i++) {
+                assertThat(q.getFloat(i)).isEqualTo(grid.fakeQuantize(xs[i], p.scale(), p.zero()));
+            }
+            assertThat(q.sub(Nd4j.createFromArray(xs)).amaxNumber().doubleValue()).isLessThanOrEqualTo(p.scale() / 2 + 1e-6);
+        }
+    }
+
+    private static FakeQuantActivation observed(org.nd4j.linalg.activations.IActivation inner, int bits, boolean symmetric,
+                                                ActivationGradient gradient, int freezeAfter) {
+        return new FakeQuantActivation("test", inner, new ObservedActivationQuantizer(
+                IntGrid.of(QuantSpec.integer(bits, symmetric, Granularity.perTensor())),
+                new MinMaxObserver(freezeAfter), gradient), QatConfig.builder().build());
     }
 
     /**

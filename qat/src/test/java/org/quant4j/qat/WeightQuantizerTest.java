@@ -11,84 +11,105 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.core.Granularity;
-import org.quant4j.core.Half;
 import org.quant4j.core.InvalidSpecException;
+import org.quant4j.core.NumberEncoding;
 import org.quant4j.core.QuantSpec;
+import org.quant4j.core.Quantizer;
+import org.quant4j.core.formats.IntGrid;
 
 /**
- * The vectorised weight fake quantizers against plain loops written from the definitions, for the DL4J
- * layouts: Dense {@code [nIn, nOut]} (a channel is a column) and Convolution {@code [out, in, kh, kw]}.
+ * The vectorised weight fake quantizer computes exactly core's grid: for DL4J's Dense {@code [nIn, nOut]}
+ * and Convolution {@code [out, in, kh, kw]} layouts, every granularity, bit width, symmetric or not, integer
+ * or fractional zero points and every scale encoding, its values are bit-identical to core's
+ * {@code Quantizer.quantize(...).dequantize()} of the same weight in {@code [out, in]} layout, and to
+ * {@link IntGrid#fakeQuantize(float, float, float)} element by element.
  */
 class WeightQuantizerTest {
 
-    @Property(tries = 30)
-    void denseIntMatchesTheLoopReference(@ForAll @IntRange(min = 2, max = 8) int bits, @ForAll boolean symmetric,
-                                         @ForAll @IntRange(min = 0, max = 2) int granularityKind,
-                                         @ForAll @IntRange(min = 1, max = 1000) int seed) {
-        int groups = 3, g = 4, nIn = groups * g, nOut = 5;
-        Granularity gran = granularityKind == 0 ? Granularity.perTensor()
-                : granularityKind == 1 ? Granularity.perChannel() : Granularity.perGroup(g);
-        QuantSpec spec = QuantSpec.integer(bits, symmetric, gran);
-        float[][] w = randomMatrix(nIn, nOut, seed); // w[i][o]
-        INDArray dl4jW = Nd4j.create(w).castTo(DataType.FLOAT).dup('f');
-        INDArray q = new FakeQuantWeightNoise("dense", WeightBlocks.Layout.DENSE, spec).fakeQuantize(dl4jW, 0);
+    @Property(tries = 60)
+    void denseIntIsBitIdenticalToCoresRoundTrip(@ForAll @IntRange(min = 2, max = 8) int bits, @ForAll boolean symmetric,
+                                                @ForAll @IntRange(min = 0, max = 2) int granularityKind,
+                                                @ForAll @IntRange(min = 0, max = 2) int encodingKind,
+                                                @ForAll boolean fractionalZero,
+                                                @ForAll @IntRange(min = 1, max = 100_000) int seed) {
+        int g = 4, nIn = 3 * g, nOut = 5;
+        QuantSpec spec = spec(bits, symmetric, granularityKind, g, encodingKind, fractionalZero);
+        INDArray dl4jW = Nd4j.create(randomMatrix(nIn, nOut, seed)).castTo(DataType.FLOAT).dup('f');
+        INDArray q = new FakeQuantWeightNoise("dense", WeightLayout.DENSE, spec).fakeQuantize(dl4jW, 0);
         assertThat(q.shape()).containsExactly(nIn, nOut);
-        int blockLen = granularityKind == 0 ? nIn * nOut : granularityKind == 1 ? nIn : g;
-        for (int o = 0; o < nOut; o++) {
-            for (int i = 0; i < nIn; i++) {
-                // the block of (i, o): the whole tensor, column o, or rows [i/g*g, i/g*g+g) of column o
-                float[] block = granularityKind == 0 ? flatten(w) : column(w, o, granularityKind == 1 ? 0 : i / g * g, blockLen);
-                float expected = referenceInt(w[i][o], block, bits, symmetric);
-                assertThat(q.getFloat(i, o)).as("(%d, %d) of %s", i, o, spec).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-6f));
-            }
-        }
+        assertBitIdentical(q.transpose(), dl4jW.transpose(), spec);
     }
 
-    @Property(tries = 20)
-    void convolutionPerChannelBlocksAreOutputChannels(@ForAll @IntRange(min = 1, max = 1000) int seed) {
-        int out = 3, in = 2, k = 3;
-        INDArray w = Nd4j.rand(DataType.FLOAT, out, in, k, k).subi(0.5).muli(seed % 7 + 1);
-        INDArray q = new FakeQuantWeightNoise("conv", WeightBlocks.Layout.CONVOLUTION,
-                QuantSpec.integer(4, true, Granularity.perChannel())).fakeQuantize(w, 0);
-        for (int o = 0; o < out; o++) {
-            float[] block = w.get(org.nd4j.linalg.indexing.NDArrayIndex.point(o)).dup('c').data().asFloat();
-            float[] got = q.get(org.nd4j.linalg.indexing.NDArrayIndex.point(o)).dup('c').data().asFloat();
-            for (int j = 0; j < block.length; j++) {
-                assertThat(got[j]).isCloseTo(referenceInt(block[j], block, 4, true), org.assertj.core.data.Offset.offset(1e-6f));
-            }
-        }
+    @Property(tries = 40)
+    void convolutionIntIsBitIdenticalToCoresRoundTrip(@ForAll @IntRange(min = 2, max = 8) int bits,
+                                                      @ForAll boolean symmetric,
+                                                      @ForAll @IntRange(min = 0, max = 2) int granularityKind,
+                                                      @ForAll @IntRange(min = 1, max = 100_000) int seed) {
+        int out = 3, in = 2, k = 3; // input width 18, group 6
+        QuantSpec spec = spec(bits, symmetric, granularityKind, 6, 0, false);
+        Nd4j.getRandom().setSeed(seed);
+        INDArray w = Nd4j.randn(DataType.FLOAT, out, in, k, k).muli(seed % 7 + 1).addi(seed % 3 == 0 ? 0.4 : 0);
+        INDArray q = new FakeQuantWeightNoise("conv", WeightLayout.CONVOLUTION, spec).fakeQuantize(w, 0);
+        assertThat(q.shape()).containsExactly(out, in, k, k);
+        assertBitIdentical(q, w, spec);
     }
 
+    /**
+     * Weights exactly halfway between grid points (a power-of-two scale): round half to even, as
+     * {@link Math#rint} and {@code torch.round}; round-half-away-from-zero would differ on every other tie.
+     */
     @Property(tries = 20)
-    void ternaryIsMinusZeroPlusGammaWithTheAbsmeanScale(@ForAll @IntRange(min = 1, max = 1000) int seed) {
-        float[][] w = randomMatrix(8, 4, seed);
-        INDArray q = new FakeQuantWeightNoise("dense", WeightBlocks.Layout.DENSE, QuantSpec.ternary())
-                .fakeQuantize(Nd4j.create(w).castTo(DataType.FLOAT), 0);
-        float[] all = flatten(w);
-        double meanAbs = 0;
-        for (float v : all) {
-            meanAbs += Math.abs(v);
+    void tiesRoundToEven(@ForAll @IntRange(min = 2, max = 8) int bits, @ForAll @IntRange(min = -6, max = 6) int exponent) {
+        float scale = (float) Math.scalb(1.0, exponent);
+        int half = 1 << (bits - 1);
+        float[] row = new float[2 * half + 1];
+        row[0] = (half - 0.5f) * scale; // amax = scale · (2^b - 1) / 2: the symmetric grid's scale is exactly `scale`
+        for (int k = 1; k < row.length; k++) {
+            row[k] = (k - half - 0.5f) * scale;
         }
-        float gamma = Half.toFloat(Half.fromFloat((float) (meanAbs / all.length)));
-        for (int i = 0; i < 8; i++) {
-            for (int o = 0; o < 4; o++) {
-                float expected = Math.max(-1, Math.min(1, Math.round(w[i][o] / gamma))) * gamma;
-                assertThat(q.getFloat(i, o)).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-6f));
-            }
+        QuantSpec spec = QuantSpec.integer(bits, true, Granularity.perChannel());
+        INDArray w = Nd4j.create(row, new long[] {1, row.length}, 'c');
+        INDArray q = new IntWeightQuantizer(spec).fakeQuantize(w);
+        for (int k = 0; k < row.length; k++) {
+            double even = Math.rint(row[k] / scale) * scale;
+            assertThat(q.getFloat(0, k)).as("%s·scale", row[k] / scale)
+                    .isEqualTo((float) Math.max(-half * scale, Math.min((half - 1) * scale, even)));
         }
+        assertBitIdentical(q, w, spec);
     }
 
     @Property(tries = 10)
-    void zeroWeightsStayZero(@ForAll boolean symmetric) {
-        INDArray q = new FakeQuantWeightNoise("dense", WeightBlocks.Layout.DENSE,
-                QuantSpec.integer(3, symmetric, Granularity.perChannel())).fakeQuantize(Nd4j.zeros(DataType.FLOAT, 6, 2), 0);
-        assertThat(q.sumNumber().doubleValue()).isZero();
+    void ternaryGoesThroughCoresCodecInTheDenseLayout(@ForAll @IntRange(min = 1, max = 1000) int seed) {
+        INDArray w = Nd4j.create(randomMatrix(8, 4, seed)).castTo(DataType.FLOAT).dup('f');
+        QuantSpec spec = QuantSpec.ternary().toBuilder().perChannel().build();
+        INDArray q = new FakeQuantWeightNoise("dense", WeightLayout.DENSE, spec).fakeQuantize(w, 0);
+        float[] expected = Quantizer.quantize("w", w.transpose(), spec).dequantizeToArray();
+        assertThat(q.transpose().dup('c').data().asFloat()).containsExactly(expected);
+    }
+
+    /** NF4, FP8 and FP4 weights: the fake quantization is core's codec round trip of the {@code [out, in]} matrix. */
+    @Property(tries = 12)
+    void floatFormatsGoThroughCoresCodecs(@ForAll @IntRange(min = 0, max = 4) int format,
+                                          @ForAll @IntRange(min = 1, max = 1000) int seed) {
+        QuantSpec spec = new QuantSpec[] {QuantSpec.nf4(false), QuantSpec.fp8E4M3(), QuantSpec.fp8E5M2(),
+                QuantSpec.mxfp4(), QuantSpec.nvfp4()}[format];
+        INDArray w = Nd4j.create(randomMatrix(64, 6, seed)).castTo(DataType.FLOAT).dup('f'); // [nIn 64, nOut 6]
+        INDArray q = new FakeQuantWeightNoise("dense", WeightLayout.DENSE, spec).fakeQuantize(w, 0);
+        float[] expected = Quantizer.quantize("w", w.transpose(), spec).dequantizeToArray();
+        assertThat(q.transpose().dup('c').data().asFloat()).containsExactly(expected);
+        assertThat(q.sub(w).amaxNumber().doubleValue()).isPositive().isLessThan(w.amaxNumber().doubleValue() / 2);
+    }
+
+    @Property(tries = 6)
+    void zeroWeightsStayZero(@ForAll boolean symmetric, @ForAll @IntRange(min = 0, max = 2) int granularityKind) {
+        QuantSpec spec = spec(3, symmetric, granularityKind, 3, 0, false);
+        INDArray q = new FakeQuantWeightNoise("dense", WeightLayout.DENSE, spec).fakeQuantize(Nd4j.zeros(DataType.FLOAT, 6, 2), 0);
         assertThat(q.amaxNumber().doubleValue()).isZero();
     }
 
     @Property(tries = 1)
     void groupThatDoesNotDivideTheInputWidthIsRefusedWithTheLayerName() {
-        assertThatThrownBy(() -> new FakeQuantWeightNoise("layer 3 (DenseLayer)", WeightBlocks.Layout.DENSE,
+        assertThatThrownBy(() -> new FakeQuantWeightNoise("layer 3 (DenseLayer)", WeightLayout.DENSE,
                 QuantSpec.integer(4, true, Granularity.perGroup(5))).fakeQuantize(Nd4j.zeros(DataType.FLOAT, 12, 2), 0))
                 .isInstanceOf(InvalidSpecException.class)
                 .hasMessageContaining("layer 3 (DenseLayer)").hasMessageContaining("does not divide the input width 12");
@@ -98,60 +119,55 @@ class WeightQuantizerTest {
     void nanWeightIsReportedWithLayerAndIteration() {
         INDArray w = Nd4j.ones(DataType.FLOAT, 4, 2);
         w.putScalar(1, 1, Float.NaN);
-        assertThatThrownBy(() -> new FakeQuantWeightNoise("layer 0 (DenseLayer)", WeightBlocks.Layout.DENSE,
+        assertThatThrownBy(() -> new FakeQuantWeightNoise("layer 0 (DenseLayer)", WeightLayout.DENSE,
                 QuantSpec.integer(4, true, Granularity.perChannel())).fakeQuantize(w, 17))
+                .isInstanceOf(TrainingDivergedException.class)
                 .hasMessageContaining("layer 0 (DenseLayer), iteration 17").hasMessageContaining("NaN");
     }
 
-    /** Definition of INT fake quantization on one element given its block (scales rounded to FP16). */
-    static float referenceInt(float x, float[] block, int bits, boolean symmetric) {
-        float min = 0, max = 0, absmax = 0;
-        for (float v : block) {
-            min = Math.min(min, v);
-            max = Math.max(max, v);
-            absmax = Math.max(absmax, Math.abs(v));
+    /**
+     * {@code fakeQuant} (an {@code [out, in...]} array) has the float bits of core's quantize-dequantize of
+     * {@code weight} and of IntGrid's scalar fake quantization with the block's fitted parameters.
+     */
+    static void assertBitIdentical(INDArray fakeQuant, INDArray weight, QuantSpec spec) {
+        float[] data = weight.dup('c').data().asFloat();
+        long[] shape = weight.shape();
+        float[] got = fakeQuant.dup('c').data().asFloat();
+        float[] core = Quantizer.quantize("w", data, shape, spec).dequantizeToArray();
+        IntGrid grid = IntGrid.of(spec);
+        int rows = (int) shape[0];
+        int cols = data.length / rows;
+        int length = switch (spec.granularity().kind()) {
+            case TENSOR -> data.length;
+            case CHANNEL -> cols;
+            case GROUP -> spec.granularity().groupSize();
+        };
+        for (int i = 0; i < data.length; i++) {
+            IntGrid.Params p = grid.fit(data, i / length * length, length);
+            float scalar = grid.fakeQuantize(data[i], p.scale(), p.zero());
+            assertThat(Float.floatToIntBits(got[i])).as("element %d (%s) of %s: got %s, core %s", i, data[i], spec,
+                    got[i], core[i]).isEqualTo(Float.floatToIntBits(core[i])).isEqualTo(Float.floatToIntBits(scalar));
         }
-        if (symmetric) {
-            int qmax = (1 << (bits - 1)) - 1;
-            float s = fp16(absmax / qmax);
-            s = s > 0 ? s : 1;
-            return Math.max(-qmax, Math.min(qmax, Math.round(x / s))) * s;
-        }
-        int qmax = (1 << bits) - 1;
-        float s = fp16((max - min) / qmax);
-        s = s > 0 ? s : 1;
-        float z = Math.round(-min / s);
-        return (Math.max(0, Math.min(qmax, Math.round(x / s) + z)) - z) * s;
     }
 
-    private static float fp16(float v) {
-        return Half.toFloat(Half.fromFloat(v));
+    static QuantSpec spec(int bits, boolean symmetric, int granularityKind, int group, int encodingKind,
+                          boolean fractionalZero) {
+        Granularity gran = granularityKind == 0 ? Granularity.perTensor()
+                : granularityKind == 1 ? Granularity.perChannel() : Granularity.perGroup(group);
+        NumberEncoding scale = new NumberEncoding[] {NumberEncoding.FP16, NumberEncoding.BF16, NumberEncoding.FP32}[encodingKind];
+        return QuantSpec.builder().bits(bits).symmetric(symmetric).granularity(gran).scaleEncoding(scale)
+                .zeroEncoding(fractionalZero ? NumberEncoding.FP16 : NumberEncoding.UINT).build();
     }
 
     private static float[][] randomMatrix(int rows, int cols, int seed) {
         Random r = new Random(seed);
+        double spread = Math.pow(10, seed % 7 - 3);
         float[][] w = new float[rows][cols];
         for (float[] row : w) {
             for (int j = 0; j < cols; j++) {
-                row[j] = (float) (r.nextGaussian() * (1 + seed % 5) + (seed % 3 == 0 ? 0.3 : 0));
+                row[j] = (float) ((r.nextGaussian() + (seed % 3 == 0 ? 0.3 : 0)) * spread);
             }
         }
         return w;
-    }
-
-    private static float[] flatten(float[][] w) {
-        float[] f = new float[w.length * w[0].length];
-        for (int i = 0; i < w.length; i++) {
-            System.arraycopy(w[i], 0, f, i * w[0].length, w[0].length);
-        }
-        return f;
-    }
-
-    private static float[] column(float[][] w, int col, int from, int length) {
-        float[] c = new float[length];
-        for (int i = 0; i < length; i++) {
-            c[i] = w[from + i][col];
-        }
-        return c;
     }
 }

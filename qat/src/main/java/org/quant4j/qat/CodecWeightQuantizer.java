@@ -1,0 +1,34 @@
+package org.quant4j.qat;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizedTensor;
+import org.quant4j.core.Quantizer;
+
+/**
+ * Fake quantization through core's codec round trip, {@code Quantizer.quantize(w).dequantize()}: exact by
+ * construction for every format (ternary absmean, NF4 codebook, FP8 and FP4 minifloats with their block
+ * scales), whose scale rules (absmean sums, E8M0 shared exponents, NVFP4's two-level scales) are not
+ * re-implemented here. The codecs run on raw float arrays at over 1 GB/s, so the cost is the copy out of
+ * and back into ND4J.
+ */
+final class CodecWeightQuantizer implements WeightQuantizer {
+    private final QuantSpec spec;
+    private final String layerName;
+
+    CodecWeightQuantizer(String layerName, QuantSpec spec) {
+        this.layerName = layerName;
+        this.spec = spec;
+    }
+
+    @Override
+    public INDArray fakeQuantize(INDArray outIn) {
+        return Nd4j.create(quantize(layerName, outIn).dequantizeToArray(), outIn.shape(), 'c');
+    }
+
+    @Override
+    public QuantizedTensor quantize(String name, INDArray weight) {
+        return Quantizer.quantize(name, weight, spec);
+    }
+}
