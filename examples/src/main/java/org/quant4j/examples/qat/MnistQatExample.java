@@ -18,6 +18,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 import org.quant4j.core.Granularity;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.io.ModelFileWriter;
 import org.quant4j.model.data.ArrayDataSetIterator;
 import org.quant4j.model.data.MnistDigits;
 import org.quant4j.model.data.MnistSplit;
@@ -34,7 +35,7 @@ import org.quant4j.qat.QatConfig;
  *   <li><b>QAT</b>: {@link Qat#prepare} inserts the same fake quantization, then the ordinary {@code net.fit}
  *       fine-tunes it (moving-average activation observers, frozen after two thirds of the iterations);</li>
  * </ol>
- * and each is converted to real low-bit weights ({@link QatConversion}), written as a model file, reloaded
+ * and each is converted to real low-bit weights ({@code Qat.convert}), written as a model file, reloaded
  * into a fresh network and evaluated on the 2,000 held-out digits. {@link #run} does one network and width,
  * {@link #table} every network and width with one fp32 training per network.
  */
@@ -145,9 +146,10 @@ public final class MnistQatExample {
         Path file = outDir.resolve(example.cliName() + "-" + width.cliName() + "-" + method.split(" ")[0].toLowerCase(Locale.ROOT)
                 + ".q4j");
         QuantSpec activations = settings.int8Activations() ? INT8_ACTIVATIONS : null;
-        QuantizedModel model = QatConversion.convertAndWrite(net, example.title() + " (" + method + ")", width.spec(),
-                activations, file);
-        MultiLayerNetwork reloaded = QatConversion.read(file, example.network(settings.seed(), QatRunSettings.QAT_LEARNING_RATE));
+        QuantizedModel model = Qat.convert(net);
+        ModelFileWriter.write(file, model);
+        MultiLayerNetwork reloaded = Qat.load(file,
+                example.network(settings.seed(), QatRunSettings.QAT_LEARNING_RATE).getLayerWiseConfigurations());
         double accuracy = accuracy(reloaded);
         double maxDiff = Transforms.abs(reloaded.output(testFeatures, false).subi(fakeQuantOutput)).maxNumber().doubleValue();
         progress.stageFinished(stage, String.format(Locale.ROOT, "test accuracy %.2f%% (reloaded from %s)", 100 * accuracy,
@@ -164,9 +166,10 @@ public final class MnistQatExample {
                 progress.iterationDone(model.score());
             }
         };
-        net.setListeners(listener);
+        java.util.Collection<TrainingListener> own = new java.util.ArrayList<>(net.getListeners());
+        net.addListeners(listener); // keeps the listeners Qat.prepare attached (LSQ steps, divergence guard)
         net.fit(trainIterator(seed), epochs);
-        net.setListeners(new TrainingListener[0]);
+        net.setListeners(own);
     }
 
     /** The first {@code trainSamples} training digits in a seeded order per epoch. */
