@@ -49,7 +49,7 @@ final class LayerProgress implements PtqListener {
     public void layerFinished(int index, int count, LayerReport r) {
         close();
         out.printf(Locale.ROOT, "%-24s %-18s %-16s %7.3f bits/w  output error %-9s  weight error %.3e  %.2f s%s%n",
-                r.layer(), PtqCommand.shape(r.shape()), r.spec(), r.bitsPerWeight(),
+                r.layer(), Shapes.format(r.shape()), r.spec(), r.bitsPerWeight(),
                 r.outputError() == null ? "n/a" : String.format(Locale.ROOT, "%.3e", r.outputError()), r.weightError(),
                 r.calibrationSeconds() + r.solveSeconds(), r.note().isEmpty() ? "" : "  (" + r.note() + ")");
     }

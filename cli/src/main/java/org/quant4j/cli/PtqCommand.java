@@ -170,12 +170,4 @@ final class PtqCommand implements Command {
         }
         return n;
     }
-
-    static String shape(long[] shape) {
-        StringBuilder s = new StringBuilder();
-        for (int i = 0; i < shape.length; i++) {
-            s.append(i == 0 ? "" : "x").append(shape[i]);
-        }
-        return s.toString();
-    }
 }
