@@ -23,7 +23,7 @@ import org.quant4j.model.data.MnistDigits;
 
 /**
  * {@code quant4j qat}: quantization-aware training end to end on real MNIST ({@link MnistQatExample}) for one
- * network and weight width, or with {@code --table} every network and width; a progress bar per stage on stderr,
+ * network and weight width, or with {@code --table} every width (of every network, or of {@code --example}); a progress bar per stage on stderr,
  * the results table on stdout, the model files and the report in {@code --out}.
  */
 final class QatCommand implements Command {
@@ -56,8 +56,8 @@ final class QatCommand implements Command {
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("S").desc("seed (default " + d.seed() + ")").build());
         o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR")
                 .desc("directory for the model files and the report (default quant4j-qat)").build());
-        o.addOption(Option.builder().longOpt("table").desc("every network and every width (the README's QAT table); "
-                + "replaces --example and --weights").build());
+        o.addOption(Option.builder().longOpt("table").desc("every weight width, for every network or the one of --example "
+                + "(the README's QAT table); replaces --weights").build());
         return o;
     }
 
@@ -68,10 +68,11 @@ final class QatCommand implements Command {
         List<QatResultRow> rows;
         try (BarProgress progress = new BarProgress(out)) {
             if (cmd.hasOption("table")) {
-                if (cmd.hasOption("example") || cmd.hasOption("weights")) {
-                    throw new UsageException("--table runs every example and width; do not give --example or --weights");
+                if (cmd.hasOption("weights")) {
+                    throw new UsageException("--table runs every weight width; do not give --weights");
                 }
-                rows = MnistQatExample.table(settings, dir, progress);
+                rows = MnistQatExample.table(cmd.hasOption("example") ? List.of(example(cmd)) : List.of(MnistExample.values()),
+                        settings, dir, progress);
             } else {
                 rows = MnistQatExample.run(example(cmd), width(cmd), settings, dir, progress);
             }

@@ -61,7 +61,8 @@ class QatLauncherTest {
             {"epochs must be at least 1", "--example", "mnist-mlp", "--weights", "int4", "--epochs", "0"},
             {"--fp32-epochs expects an integer, got 'two'", "--example", "mnist-mlp", "--weights", "int4", "--fp32-epochs", "two"},
             {"training samples must be 64..8000", "--example", "mnist-mlp", "--weights", "int4", "--train-samples", "10"},
-            {"do not give --example or --weights", "--table", "--weights", "int4"},
+            {"do not give --weights", "--table", "--weights", "int4"},
+            {"unknown example 'lenet'", "--table", "--example", "lenet"},
         };
         for (String[] c : cases) {
             String[] args = new String[c.length + 2];

@@ -71,11 +71,12 @@ public final class MnistQatExample {
         return rows;
     }
 
-    /** The whole table: for every network one fp32 training, then PTQ RTN and QAT at every width. */
-    public static List<QatResultRow> table(QatRunSettings settings, Path outDir, QatProgress progress) throws IOException {
+    /** The table: for each of {@code examples} one fp32 training, then PTQ RTN and QAT at every width. */
+    public static List<QatResultRow> table(List<MnistExample> examples, QatRunSettings settings, Path outDir,
+                                           QatProgress progress) throws IOException {
         MnistQatExample run = new MnistQatExample(settings, outDir, progress);
         List<QatResultRow> rows = new ArrayList<>();
-        for (MnistExample example : MnistExample.values()) {
+        for (MnistExample example : examples) {
             Fp32 fp32 = run.trainFp32(example);
             rows.add(fp32.row());
             for (WeightWidth width : WeightWidth.values()) {
@@ -83,7 +84,8 @@ public final class MnistQatExample {
                 rows.add(run.qat(example, fp32.net(), width));
             }
         }
-        QatReport.write(outDir, "LeNet-5 and MLP, every weight width", settings, rows);
+        QatReport.write(outDir, String.join(" and ", examples.stream().map(MnistExample::title).toList())
+                + ", every weight width", settings, rows);
         return rows;
     }
 
@@ -210,7 +212,7 @@ public final class MnistQatExample {
 
     /**
      * {@code MnistQatExample [--table | EXAMPLE WIDTH] [OUT_DIR]}: one run (e.g. {@code mnist-lenet int4}) or the
-     * whole table, with the default settings, printing progress lines.
+     * whole table (both networks), with the default settings, printing progress lines.
      */
     public static void main(String[] args) throws IOException {
         QatProgress log = new QatProgress() {
@@ -221,7 +223,8 @@ public final class MnistQatExample {
         };
         List<QatResultRow> rows;
         if (args.length >= 1 && args[0].equals("--table")) {
-            rows = table(QatRunSettings.defaults(), Path.of(args.length > 1 ? args[1] : "quant4j-qat-table"), log);
+            rows = table(List.of(MnistExample.values()), QatRunSettings.defaults(),
+                    Path.of(args.length > 1 ? args[1] : "quant4j-qat-table"), log);
         } else if (args.length >= 2 && MnistExample.byCliName(args[0]) != null && WeightWidth.byCliName(args[1]) != null) {
             rows = run(MnistExample.byCliName(args[0]), WeightWidth.byCliName(args[1]), QatRunSettings.defaults(),
                     Path.of(args.length > 2 ? args[2] : "quant4j-qat"), log);
