@@ -110,8 +110,10 @@ class QatLauncherTest {
         for (String method : List.of("ptq", "qat")) {
             QuantizedModel m = ModelFileReader.read(out.resolve("mnist-mlp-int8-" + method + ".q4j"));
             assertThat(m.quantizedTensors()).containsOnlyKeys("layer0/W", "layer1/W", "layer2/W");
-            assertThat(m.floatTensors()).containsOnlyKeys("layer0/b", "layer1/b", "layer2/b");
-            assertThat(m.metadata()).containsKeys("activation/0", "activation/1").doesNotContainKey("activation/2");
+            // Qat.convert: biases in float, the int8 grid of each quantized activation, the QatConfig in metadata
+            assertThat(m.floatTensors()).containsOnlyKeys("layer0/b", "layer1/b", "layer2/b", "layer0/activation",
+                    "layer1/activation");
+            assertThat(m.metadata()).containsKey("qat.config");
         }
     }
 }
