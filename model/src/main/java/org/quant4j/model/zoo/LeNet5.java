@@ -9,7 +9,6 @@ import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.Activation;
 
-
 /**
  * A LeNet-5 style CNN for 28×28 digits (LeCun et al. 1998, "Gradient-based learning applied to
  * document recognition", sec. II.B), in its common modern variant: ReLU instead of scaled tanh,

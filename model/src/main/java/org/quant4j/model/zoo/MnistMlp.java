@@ -6,7 +6,6 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.Activation;
 
-
 /**
  * The multilayer perceptron 784-1024-1024-10 with ReLU hidden layers and a softmax output
  * (1,863,690 parameters). Input: flat {@code [batch, 784]} rows.
