@@ -17,15 +17,18 @@ import org.quant4j.core.formats.IntGrid;
  * inside a block runs on chunks of {@value #CHUNK} rows, in parallel over chunks. A chunk's slice of
  * the block is held transposed ({@code x[column][row]}, {@code count×64} floats, in L1/L2 cache), so
  * that each step of the column loop — quantizing a column, dividing its errors by {@code U_ii}, and
- * the rank-1 update of the block's later columns — runs over 64 independent rows (vectorized, no
- * per-row dependency chain). The errors are written transposed too ({@code Eᵀ}, block columns × rows)
- * and the lazy-batch gemm reads them as {@code (Eᵀ)ᵀ}. Each weight receives the same float
+ * the update of the block's later columns — runs over 64 independent rows (vectorized, no per-row
+ * dependency chain). Within a block, columns go in panels of {@value #PANEL}: a column's errors reach
+ * the rest of its panel at once, the rest of the block once per panel. The errors are written
+ * transposed too ({@code Eᵀ}, block columns × rows) and the lazy-batch gemm reads them as {@code (Eᵀ)ᵀ}. Each weight receives the same float
  * operations in the same order as in Algorithm 1 row by row. Group parameters are fitted on the
  * rows' current values when the group's first column is reached.
  */
 final class GptqSweep {
     /** Rows swept together. */
     static final int CHUNK = 64;
+    /** Columns whose errors reach the rest of the block together. */
+    private static final int PANEL = 4;
 
     private final String layer;
     private final IntGrid grid;
@@ -141,42 +144,91 @@ final class GptqSweep {
         float[] zc = t.zero;
         int loaded = -1;
         double loss = 0;
-        for (int i = 0; i < count; i++) {
-            int col = start + i;
-            int param = columnBlock[col];
-            if (fitAt[col]) {
-                fitGroups(r0, len, col, i, count, x, wb, scales, zeros, t);
-            }
-            if (fitAt[col] || param != loaded) {
-                for (int k = 0; k < len; k++) {
-                    sc[k] = scales[(r0 + k) * stride + param];
-                    zc[k] = zeros[(r0 + k) * stride + param];
-                }
-                loaded = param;
-            }
-            float[] xi = x[i];
-            float[] ei = t.e[i];
-            float[] ui = u[i];
-            float pivot = ui[i];
-            int codeAt = r0 * n + order[col];
-            for (int k = 0; k < len; k++) {
-                float v = xi[k];
-                int code = grid.code(v, sc[k], zc[k]);
-                codes[codeAt + k * n] = (byte) code;
-                float e = (v - grid.value(code, sc[k], zc[k])) / pivot;
-                ei[k] = e;
-                loss += 0.5 * e * e;
-            }
-            for (int j = i + 1; j < count; j++) {
-                float uij = ui[j];
-                float[] xj = x[j];
-                for (int k = 0; k < len; k++) {
-                    xj[k] -= ei[k] * uij;
+        for (int first = 0; first < count; ) {
+            int last = Math.min(count, first + PANEL); // a panel ends before a column where a group is fitted
+            for (int c = first + 1; c < last; c++) {
+                if (fitAt[start + c]) {
+                    last = c;
+                    break;
                 }
             }
-            eb.put(i * rows + r0, ei, 0, len);
+            for (int i = first; i < last; i++) {
+                int col = start + i;
+                int param = columnBlock[col];
+                if (fitAt[col]) {
+                    fitGroups(r0, len, col, i, count, x, wb, scales, zeros, t);
+                }
+                if (fitAt[col] || param != loaded) {
+                    for (int k = 0; k < len; k++) {
+                        sc[k] = scales[(r0 + k) * stride + param];
+                        zc[k] = zeros[(r0 + k) * stride + param];
+                    }
+                    loaded = param;
+                }
+                float[] xi = x[i];
+                float[] ei = t.e[i];
+                float[] ui = u[i];
+                float pivot = ui[i];
+                int codeAt = r0 * n + order[col];
+                for (int k = 0; k < len; k++) {
+                    float v = xi[k];
+                    int code = grid.code(v, sc[k], zc[k]);
+                    codes[codeAt + k * n] = (byte) code;
+                    float e = (v - grid.value(code, sc[k], zc[k])) / pivot;
+                    ei[k] = e;
+                    loss += 0.5 * e * e;
+                }
+                for (int j = i + 1; j < last; j++) {
+                    axpy(len, ei, ui[j], x[j]);
+                }
+                eb.put(i * rows + r0, ei, 0, len);
+            }
+            updateLaterColumns(len, first, last, count, x, t.e, u);
+            first = last;
         }
         return loss;
+    }
+
+    private static void axpy(int len, float[] e, float a, float[] x) {
+        for (int k = 0; k < len; k++) {
+            x[k] -= e[k] * a;
+        }
+    }
+
+    /**
+     * Columns {@code [last, count)} of the block receive the errors of panel columns
+     * {@code [first, last)}, in column order ({@code x_j -= e_i·U_ij} for i ascending, each product
+     * and difference rounded as in the column-by-column loop); a full panel reads each {@code x_j}
+     * once for its {@value #PANEL} updates.
+     */
+    private static void updateLaterColumns(int len, int first, int last, int count, float[][] x, float[][] e,
+                                           float[][] u) {
+        if (last - first != PANEL) {
+            for (int i = first; i < last; i++) {
+                for (int j = last; j < count; j++) {
+                    axpy(len, e[i], u[i][j], x[j]);
+                }
+            }
+            return;
+        }
+        float[] e0 = e[first];
+        float[] e1 = e[first + 1];
+        float[] e2 = e[first + 2];
+        float[] e3 = e[first + 3];
+        float[] u0 = u[first];
+        float[] u1 = u[first + 1];
+        float[] u2 = u[first + 2];
+        float[] u3 = u[first + 3];
+        for (int j = last; j < count; j++) {
+            float a0 = u0[j];
+            float a1 = u1[j];
+            float a2 = u2[j];
+            float a3 = u3[j];
+            float[] xj = x[j];
+            for (int k = 0; k < len; k++) {
+                xj[k] = (((xj[k] - e0[k] * a0) - e1[k] * a1) - e2[k] * a2) - e3[k] * a3;
+            }
+        }
     }
 
     /**
