@@ -20,4 +20,13 @@ interface ActivationQuantizer extends Serializable {
 
     /** The parameters the last forward pass used, or null before the first training forward pass. */
     AffineGrid grid();
+
+    /**
+     * A quantizer whose backward pass learns nothing and is the identity STE, or the clipped STE of one grid
+     * (then {@link FakeQuantActivation} runs it fused with the wrapped activation's derivative, {@link ClippedSte}).
+     */
+    interface Ste extends ActivationQuantizer {
+        /** The grid whose rounded-code range masks the gradient; null: the gradient passes unchanged. */
+        AffineGrid clipGrid();
+    }
 }

@@ -35,6 +35,22 @@ record AffineGrid(IntGrid grid, float scale, float zero, float offset) {
         return IntFakeQuant.applyInPlace(a.subi(offset), grid, scale, zero).addi(offset);
     }
 
+    /** {@link #fakeQuantizeInPlace} of {@code v[0 .. n)}: core's {@link IntGrid} loop, so the same float bits. */
+    void fakeQuantize(float[] v, int n) {
+        IntGrid.Params p = new IntGrid.Params(scale, zero);
+        if (offset == 0f) {
+            grid.fakeQuantize(v, 0, n, p, v, 0);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            v[i] -= offset;
+        }
+        grid.fakeQuantize(v, 0, n, p, v, 0);
+        for (int i = 0; i < n; i++) {
+            v[i] += offset;
+        }
+    }
+
     /** {@code (a - offset) / scale}, a new array: the grid coordinate before rounding and clamping. */
     INDArray coordinate(INDArray a) {
         return offset == 0f ? a.div(scale) : a.sub(offset).divi(scale);

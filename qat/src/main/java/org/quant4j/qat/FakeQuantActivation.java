@@ -21,6 +21,8 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     private final IActivation inner;
     private final ActivationQuantizer quantizer;
     private final QatConfig config;
+    /** Scratch of the fused backward pass (not configuration: transient, skipped by Java and Jackson serialization). */
+    private transient ClippedSte clippedSte;
 
     FakeQuantActivation(String layerName, IActivation inner, ActivationQuantizer quantizer, QatConfig config) {
         this.layerName = Objects.requireNonNull(layerName, "layerName");
@@ -56,8 +58,25 @@ public final class FakeQuantActivation extends BaseActivationFunction {
         }
     }
 
+    /**
+     * STE: the wrapped activation's backward. Clipped STE on a fixed or observed grid: {@link ClippedSte}, one pass
+     * over raw floats (it may overwrite {@code in}, as DL4J's own activation functions do). LSQ: the quantizer's
+     * backward on the recomputed activation, then the wrapped activation's backward.
+     */
     @Override
     public Pair<INDArray, INDArray> backprop(INDArray in, INDArray epsilon) {
+        if (quantizer instanceof ActivationQuantizer.Ste ste) {
+            AffineGrid g = ste.clipGrid();
+            if (g == null) {
+                return inner.backprop(in, epsilon);
+            }
+            if (ClippedSte.applicable(in, epsilon)) {
+                if (clippedSte == null) {
+                    clippedSte = new ClippedSte();
+                }
+                return clippedSte.backprop(inner, g, in, epsilon);
+            }
+        }
         INDArray a = inner.getActivation(in.dup(), true);
         return inner.backprop(in, quantizer.backward(a, epsilon));
     }

@@ -76,18 +76,29 @@ public final class FakeQuantWeightNoise implements IWeightNoise {
 
     /** {@code q(W)} with the shape of the DL4J weight {@code w}. */
     INDArray fakeQuantize(INDArray w, int iteration) {
-        // ND4J's max/min reductions skip NaN: one sum exposes NaN and Inf
-        if (!Double.isFinite(w.sumNumber().doubleValue())) {
-            throw new TrainingDivergedException(layerName + ", iteration " + iteration
-                    + ": the weight holds NaN or Inf; training diverged (lower the learning rate, or add a "
-                    + "DivergenceGuard listener to stop at the first non-finite value and restore the last good parameters)");
+        if (!quantizer.refusesNonFinite() && !finite(w)) {
+            throw diverged(iteration);
         }
         layout.checkGranularity(layerName, w.shape(), spec.granularity());
         try {
             return layout.toDl4j(quantizer.fakeQuantize(layout.outIn(w)), w.shape());
         } catch (InvalidTensorException e) {
+            if (!finite(w)) {
+                throw diverged(iteration);
+            }
             throw new InvalidTensorException(layerName + ", iteration " + iteration + ": " + e.getMessage(), e);
         }
+    }
+
+    /** ND4J's max/min reductions skip NaN: one sum exposes NaN and Inf. */
+    private static boolean finite(INDArray w) {
+        return Double.isFinite(w.sumNumber().doubleValue());
+    }
+
+    private TrainingDivergedException diverged(int iteration) {
+        return new TrainingDivergedException(layerName + ", iteration " + iteration
+                + ": the weight holds NaN or Inf; training diverged (lower the learning rate, or add a "
+                + "DivergenceGuard listener to stop at the first non-finite value and restore the last good parameters)");
     }
 
     @Override

@@ -7,10 +7,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Activation quantization on a grid that no longer changes: the grid a converted model stores (the
  * last one the trained quantizer used). Backward: clipped STE.
  */
-final class FixedActivationQuantizer implements ActivationQuantizer {
+final class FixedActivationQuantizer implements ActivationQuantizer.Ste {
     private static final long serialVersionUID = 1L;
 
     private final AffineGrid grid;
+    private transient float[] values;
 
     FixedActivationQuantizer(AffineGrid grid) {
         this.grid = Objects.requireNonNull(grid, "grid");
@@ -23,7 +24,20 @@ final class FixedActivationQuantizer implements ActivationQuantizer {
 
     @Override
     public INDArray forward(INDArray a, boolean training) {
-        return grid.fakeQuantizeInPlace(a);
+        if (!RawFloats.dense(a, (char) 0)) {
+            return grid.fakeQuantizeInPlace(a);
+        }
+        int n = (int) a.length();
+        values = RawFloats.capacity(values, n);
+        RawFloats.read(a, values);
+        grid.fakeQuantize(values, n);
+        RawFloats.write(values, a);
+        return a;
+    }
+
+    @Override
+    public AffineGrid clipGrid() {
+        return grid;
     }
 
     @Override

@@ -11,12 +11,14 @@ import org.quant4j.core.formats.IntGrid;
  * (Jacob et al. 2018, sec. 3). Before the observer has seen any data the activation passes unquantized.
  * Backward: {@link ActivationGradient#STE} or {@link ActivationGradient#CLIPPED_STE}.
  */
-final class ObservedActivationQuantizer implements ActivationQuantizer {
+final class ObservedActivationQuantizer implements ActivationQuantizer.Ste {
     private static final long serialVersionUID = 1L;
 
     private final IntGrid grid;
     private final RangeObserver observer;
     private final boolean clipped;
+    /** Scratch of the float32 forward pass (one copy in, observe and quantize on it, one copy out). */
+    private transient float[] values;
 
     ObservedActivationQuantizer(IntGrid grid, RangeObserver observer, ActivationGradient gradient) {
         if (gradient != ActivationGradient.STE && gradient != ActivationGradient.CLIPPED_STE) {
@@ -42,11 +44,33 @@ final class ObservedActivationQuantizer implements ActivationQuantizer {
 
     @Override
     public INDArray forward(INDArray a, boolean training) {
+        if (!training && !observer.hasRange()) {
+            return a;
+        }
+        if (!RawFloats.dense(a, (char) 0)) {
+            if (training) {
+                observer.observe(a);
+            }
+            AffineGrid g = grid();
+            return g == null ? a : g.fakeQuantizeInPlace(a);
+        }
+        int n = (int) a.length();
+        values = RawFloats.capacity(values, n);
+        RawFloats.read(a, values);
         if (training) {
-            observer.observe(a);
+            observer.observe(values, 0, n);
         }
         AffineGrid g = grid();
-        return g == null ? a : g.fakeQuantizeInPlace(a);
+        if (g != null) {
+            g.fakeQuantize(values, n);
+            RawFloats.write(values, a);
+        }
+        return a;
+    }
+
+    @Override
+    public AffineGrid clipGrid() {
+        return clipped ? grid() : null;
     }
 
     @Override

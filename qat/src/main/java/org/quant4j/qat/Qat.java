@@ -94,8 +94,7 @@ public final class Qat {
                     lsqActivations.add(lsq);
                     quantizer = lsq;
                 } else {
-                    quantizer = new ObservedActivationQuantizer(IntGrid.of(a), config.observer().create(
-                            config.averagingConstant(), config.freezeObserversAfter()), g);
+                    quantizer = new ObservedActivationQuantizer(IntGrid.of(a), config.observer().create(config), g);
                 }
                 updaterLayer = updaterLayer < 0 ? i : updaterLayer;
                 FakeQuantActivation act = new FakeQuantActivation(name, layer.getActivationFn(), quantizer, config);

@@ -31,7 +31,7 @@ import org.quant4j.core.QuantizationException;
  * }</pre>
  */
 @JsonPropertyOrder({"weights", "weightGradient", "activations", "activationGradient", "observer", "averagingConstant",
-        "freezeObserversAfter", "floatLayers"})
+        "percentile", "histogramBins", "freezeObserversAfter", "floatLayers"})
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class QatConfig {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -42,6 +42,8 @@ public final class QatConfig {
     private final ActivationGradient activationGradient;
     private final ObserverKind observer;
     private final float averagingConstant;
+    private final double percentile;
+    private final int histogramBins;
     private final int freezeObserversAfter;
     private final Set<Integer> floatLayers;
 
@@ -52,6 +54,8 @@ public final class QatConfig {
         this.activationGradient = b.activationGradient;
         this.observer = b.observer;
         this.averagingConstant = b.averagingConstant;
+        this.percentile = b.percentile;
+        this.histogramBins = b.histogramBins;
         this.freezeObserversAfter = b.freezeObserversAfter;
         this.floatLayers = Collections.unmodifiableSet(new TreeSet<>(b.floatLayers));
     }
@@ -67,6 +71,8 @@ public final class QatConfig {
                                     @JsonProperty("activationGradient") ActivationGradient activationGradient,
                                     @JsonProperty("observer") ObserverKind observer,
                                     @JsonProperty("averagingConstant") Float averagingConstant,
+                                    @JsonProperty("percentile") Double percentile,
+                                    @JsonProperty("histogramBins") Integer histogramBins,
                                     @JsonProperty("freezeObserversAfter") Integer freezeObserversAfter,
                                     @JsonProperty("floatLayers") Set<Integer> floatLayers) {
         Builder b = builder().weights(weights).activations(activations);
@@ -74,6 +80,8 @@ public final class QatConfig {
         if (activationGradient != null) b.activationGradient(activationGradient);
         if (observer != null) b.observer(observer);
         if (averagingConstant != null) b.averagingConstant(averagingConstant);
+        if (percentile != null) b.percentile(percentile);
+        if (histogramBins != null) b.histogramBins(histogramBins);
         if (freezeObserversAfter != null) b.freezeObserversAfter(freezeObserversAfter);
         if (floatLayers != null) b.floatLayers(floatLayers);
         return b.build();
@@ -106,6 +114,10 @@ public final class QatConfig {
     @JsonProperty public ObserverKind observer() { return observer; }
     /** Weight of a new batch in the moving-average observer. */
     @JsonProperty public float averagingConstant() { return averagingConstant; }
+    /** Percentile of each tail kept by the {@link ObserverKind#PERCENTILE} observer, in (50, 100]. */
+    @JsonProperty public double percentile() { return percentile; }
+    /** Histogram bins kept at most by the {@link ObserverKind#PERCENTILE} and {@link ObserverKind#MSE} observers. */
+    @JsonProperty public int histogramBins() { return histogramBins; }
     /** Training iterations after which activation ranges stop changing; negative: never. */
     @JsonProperty public int freezeObserversAfter() { return freezeObserversAfter; }
     /** Indices of layers left entirely in float (weights and output activation). */
@@ -116,14 +128,15 @@ public final class QatConfig {
         return o instanceof QatConfig c && Objects.equals(c.weights, weights) && c.weightGradient == weightGradient
                 && Objects.equals(c.activations, activations)
                 && c.activationGradient == activationGradient && c.observer == observer
-                && c.averagingConstant == averagingConstant && c.freezeObserversAfter == freezeObserversAfter
+                && c.averagingConstant == averagingConstant && c.percentile == percentile
+                && c.histogramBins == histogramBins && c.freezeObserversAfter == freezeObserversAfter
                 && c.floatLayers.equals(floatLayers);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(weights, weightGradient, activations, activationGradient, observer, averagingConstant, freezeObserversAfter,
-                floatLayers);
+        return Objects.hash(weights, weightGradient, activations, activationGradient, observer, averagingConstant, percentile,
+                histogramBins, freezeObserversAfter, floatLayers);
     }
 
     @Override
@@ -131,7 +144,10 @@ public final class QatConfig {
         return toJson();
     }
 
-    /** Defaults: float weights and activations, clipped STE, moving-average min-max (c = 0.01), never frozen. */
+    /**
+     * Defaults: float weights and activations, clipped STE, moving-average min-max (c = 0.01), never frozen;
+     * for histogram observers the 99.99th percentile and 2048 bins (TensorRT's and PyTorch's defaults).
+     */
     public static final class Builder {
         private QuantSpec weights;
         private WeightGradient weightGradient = WeightGradient.STE;
@@ -139,6 +155,8 @@ public final class QatConfig {
         private ActivationGradient activationGradient = ActivationGradient.CLIPPED_STE;
         private ObserverKind observer = ObserverKind.MOVING_AVERAGE_MIN_MAX;
         private float averagingConstant = 0.01f;
+        private double percentile = org.quant4j.calibration.observer.PercentileObserver.DEFAULT_PERCENTILE;
+        private int histogramBins = org.quant4j.calibration.observer.HistogramObserver.DEFAULT_BINS;
         private int freezeObserversAfter = -1;
         private Set<Integer> floatLayers = new TreeSet<>();
 
@@ -169,6 +187,16 @@ public final class QatConfig {
 
         public Builder averagingConstant(float c) {
             this.averagingConstant = c;
+            return this;
+        }
+
+        public Builder percentile(double p) {
+            this.percentile = p;
+            return this;
+        }
+
+        public Builder histogramBins(int bins) {
+            this.histogramBins = bins;
             return this;
         }
 
@@ -204,6 +232,12 @@ public final class QatConfig {
             }
             if (!(averagingConstant > 0f && averagingConstant <= 1f)) {
                 throw new InvalidSpecException("averaging constant must be in (0, 1], got " + averagingConstant);
+            }
+            if (!(percentile > 50 && percentile <= 100)) {
+                throw new InvalidSpecException("observer percentile must be in (50, 100], got " + percentile);
+            }
+            if (histogramBins < 8) {
+                throw new InvalidSpecException("observer histogram needs at least 8 bins, got " + histogramBins);
             }
             for (int i : floatLayers) {
                 if (i < 0) {

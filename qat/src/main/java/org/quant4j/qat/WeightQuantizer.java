@@ -14,6 +14,14 @@ interface WeightQuantizer {
     INDArray fakeQuantize(INDArray outIn);
 
     /**
+     * Whether {@link #fakeQuantize} itself throws {@link org.quant4j.core.InvalidTensorException} for a weight
+     * holding NaN or an infinity (then the caller needs no separate pass to detect them).
+     */
+    default boolean refusesNonFinite() {
+        return false;
+    }
+
+    /**
      * The real quantized tensor of {@code weight} ({@code [out, in...]}, any rank, viewed as {@code shape[0]} rows).
      *
      * @param name names the tensor in errors

@@ -1,7 +1,7 @@
 package org.quant4j.calibration.observer;
 
 /** The range of everything observed: the minimum of the minima and the maximum of the maxima. */
-public final class MinMaxObserver extends RangeObserver {
+public final class MinMaxObserver extends RunningRangeObserver {
     /** @param freezeAfter observations after which the range stops changing; negative: never */
     public MinMaxObserver(int freezeAfter) {
         super(freezeAfter);

@@ -5,7 +5,7 @@ package org.quant4j.calibration.observer;
  * at the first batch's values (PyTorch's {@code MovingAverageMinMaxObserver}; Jacob et al. 2018,
  * sec. 3.1 "exponential moving averages (EMA) with the smoothing parameter being close to 1").
  */
-public final class MovingAverageMinMaxObserver extends RangeObserver {
+public final class MovingAverageMinMaxObserver extends RunningRangeObserver {
     private final float averagingConstant;
 
     /**
