@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.core.ClaqTensor;
 import org.quant4j.core.FloatTensor;
 import org.quant4j.core.InvalidTensorException;
 import org.quant4j.core.QuantizedModel;
@@ -16,7 +17,8 @@ import org.quant4j.core.QuantizedTensor;
 /**
  * Loads a quantized BERT model file back into a {@link BertEncoder} (the naming convention of the MiniLM PTQ
  * work): each of the encoder's {@linkplain BertEncoder#targets() targets} is stored under its target name as a
- * {@link QuantizedTensor} in PyTorch layout {@code [out, in]} and receives its dequantized values; when a float
+ * {@link QuantizedTensor} (RTN, GPTQ, HQQ, AWQ) or a {@link ClaqTensor} (CLAQ) in PyTorch layout {@code [out, in]}
+ * and receives its dequantized values; when a float
  * tensor {@code <target>/input_scale} of shape {@code [in]} is present (AWQ scales that could not be folded into
  * the previous op), the stored tensor approximates {@code W·diag(s)} and the effective weight is
  * {@code dequantize()·diag(1/s)}. Every other parameter is a float tensor under its PyTorch {@code state_dict}
@@ -33,8 +35,11 @@ public final class BertQuantizedWeights {
     private BertQuantizedWeights() {
     }
 
-    /** What {@link #apply} set: targets from quantized tensors, float parameters, and input scales divided out. */
-    public record Applied(int quantizedTargets, int floatParameters, int inputScales) {
+    /**
+     * What {@link #apply} set: targets from quantized tensors and from CLAQ tensors, float parameters, and input
+     * scales divided out.
+     */
+    public record Applied(int quantizedTargets, int claqTargets, int floatParameters, int inputScales) {
     }
 
     /**
@@ -50,25 +55,29 @@ public final class BertQuantizedWeights {
             targetWeightNames.add(t.weightName());
         }
         for (String name : model.quantizedTensors().keySet()) {
-            if (!targets.containsKey(name)) {
-                throw new InvalidTensorException("quantized tensor '" + name + "' is not a target of " + encoder.source()
-                        + " (targets are named like '" + encoder.targets().get(0).name() + "')");
-            }
+            requireTarget(targets, name, "quantized", encoder);
+        }
+        for (String name : model.claqTensors().keySet()) {
+            requireTarget(targets, name, "CLAQ", encoder);
         }
         Map<String, float[]> weights = new LinkedHashMap<>();
         int inputScales = 0;
+        int claq = 0;
         for (LinearTarget t : targets.values()) {
             QuantizedTensor q = model.quantizedTensors().get(t.name());
-            if (q == null) {
-                throw new InvalidTensorException("the model has no quantized tensor for target '" + t.name() + "' of "
-                        + encoder.source());
+            ClaqTensor c = model.claqTensors().get(t.name());
+            if (q == null && c == null) {
+                throw new InvalidTensorException("the model has no quantized or CLAQ tensor for target '" + t.name()
+                        + "' of " + encoder.source());
             }
+            long[] shape = q != null ? q.shape() : c.shape();
             long[] expected = {t.outFeatures(), t.inFeatures()};
-            if (!Arrays.equals(q.shape(), expected)) {
-                throw new InvalidTensorException("tensor '" + t.name() + "' has shape " + Arrays.toString(q.shape())
+            if (!Arrays.equals(shape, expected)) {
+                throw new InvalidTensorException("tensor '" + t.name() + "' has shape " + Arrays.toString(shape)
                         + " but the target's weight is " + Arrays.toString(expected) + " [out, in]");
             }
-            float[] w = q.dequantizeToArray();
+            float[] w = q != null ? q.dequantizeToArray() : c.dequantizeToArray();
+            claq += c != null ? 1 : 0;
             FloatTensor scale = model.floatTensors().get(t.name() + INPUT_SCALE_SUFFIX);
             if (scale != null) {
                 divideColumns(t, w, scale);
@@ -119,7 +128,14 @@ public final class BertQuantizedWeights {
                 encoder.setParameter(name, Nd4j.create(f.data(), f.shape(), DataType.FLOAT));
             }
         }
-        return new Applied(weights.size(), floats, inputScales);
+        return new Applied(weights.size() - claq, claq, floats, inputScales);
+    }
+
+    private static void requireTarget(Map<String, LinearTarget> targets, String name, String kind, BertEncoder encoder) {
+        if (!targets.containsKey(name)) {
+            throw new InvalidTensorException(kind + " tensor '" + name + "' is not a target of " + encoder.source()
+                    + " (targets are named like '" + encoder.targets().get(0).name() + "')");
+        }
     }
 
     /** {@code w[o, i] /= s[i]} for the {@code [out, in]} weight of {@code t}. */

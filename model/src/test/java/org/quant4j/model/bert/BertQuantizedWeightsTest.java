@@ -8,9 +8,14 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.core.BitPacker;
+import org.quant4j.core.ClaqTensor;
+import org.quant4j.core.EncodedArray;
 import org.quant4j.core.FloatTensor;
 import org.quant4j.core.Granularity;
 import org.quant4j.core.InvalidTensorException;
+import org.quant4j.core.NumberEncoding;
+import org.quant4j.core.NumberEncodings;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.QuantizedTensor;
@@ -24,6 +29,7 @@ import org.quant4j.core.Quantizer;
  */
 class BertQuantizedWeightsTest {
     private static final String SCALED = "encoder.layer.2.intermediate.dense";
+    private static final String CLAQ_TARGET = "encoder.layer.4.attention.self.value";
     private static final QuantSpec INT4_G128 = QuantSpec.integer(4, false, Granularity.perGroup(128));
 
     private static MiniLm fp32;
@@ -66,6 +72,7 @@ class BertQuantizedWeightsTest {
         BertEncoder fresh = MiniLm.load().encoder();
         BertQuantizedWeights.Applied applied = BertQuantizedWeights.apply(rtn, fresh);
         assertThat(applied.quantizedTargets()).isEqualTo(36);
+        assertThat(applied.claqTargets()).isZero();
         assertThat(applied.inputScales()).isEqualTo(1);
         assertThat(applied.floatParameters()).isEqualTo(fresh.parameterNames().size() - 36);
         for (LinearTarget t : fresh.targets()) {
@@ -91,6 +98,60 @@ class BertQuantizedWeightsTest {
         INDArray q = reloaded.embed(TestSentences.ALL.subList(0, 8));
         double minCos = a.mul(q).sum(1).minNumber().doubleValue();
         assertThat(minCos).isBetween(0.9, 0.99999);
+
+        // a CLAQ tensor in place of one target is dequantized likewise
+        ClaqTensor claq = twoBitColumns(fp32.encoder().weight(CLAQ_TARGET));
+        QuantizedModel withClaq = copy(CLAQ_TARGET, null, null, null).addClaq(CLAQ_TARGET, claq).build();
+        BertQuantizedWeights.Applied appliedClaq = BertQuantizedWeights.apply(withClaq, fresh);
+        assertThat(appliedClaq.claqTargets()).isEqualTo(1);
+        assertThat(appliedClaq.quantizedTargets()).isEqualTo(35);
+        assertThat(firstDifference(fresh.weight(CLAQ_TARGET).data().asFloat(), claq.dequantizeToArray())).isEqualTo(-1);
+    }
+
+    /**
+     * A valid CLAQ tensor (not the CLAQ algorithm, which lives in module ptq): per column 4 evenly spaced FP16
+     * levels between the column's extremes, each weight coded by its nearest level, the largest-magnitude weight
+     * of each column kept as an FP16 outlier.
+     */
+    private static ClaqTensor twoBitColumns(INDArray weight) {
+        int rows = weight.rows();
+        int cols = weight.columns();
+        float[] w = weight.dup('c').data().asFloat();
+        float[] levels = new float[4 * cols];
+        byte[] packed = new byte[(int) ClaqTensor.columnCodeBytes(rows, 2) * cols];
+        int[] start = new int[cols + 1];
+        int[] outlierRows = new int[cols];
+        float[] outliers = new float[cols];
+        byte[] codes = new byte[rows];
+        for (int j = 0; j < cols; j++) {
+            float lo = Float.MAX_VALUE;
+            float hi = -Float.MAX_VALUE;
+            int big = 0;
+            for (int r = 0; r < rows; r++) {
+                float v = w[r * cols + j];
+                lo = Math.min(lo, v);
+                hi = Math.max(hi, v);
+                big = Math.abs(v) > Math.abs(w[big * cols + j]) ? r : big;
+            }
+            for (int k = 0; k < 4; k++) {
+                levels[4 * j + k] = NumberEncodings.round(NumberEncoding.FP16, lo + (hi - lo) * k / 3);
+            }
+            for (int r = 0; r < rows; r++) {
+                codes[r] = (byte) Math.round((w[r * cols + j] - lo) / (hi - lo) * 3);
+            }
+            BitPacker.pack(codes, 0, rows, 2, packed, j * (int) ClaqTensor.columnCodeBytes(rows, 2));
+            outlierRows[j] = big;
+            outliers[j] = NumberEncodings.round(NumberEncoding.FP16, w[big * cols + j]);
+            start[j + 1] = j + 1;
+        }
+        return new ClaqTensor(new long[]{rows, cols}, filled(cols, (byte) 2), EncodedArray.encode(NumberEncoding.FP16, 16,
+                levels), packed, start, outlierRows, EncodedArray.encode(NumberEncoding.FP16, 16, outliers));
+    }
+
+    private static byte[] filled(int n, byte value) {
+        byte[] b = new byte[n];
+        java.util.Arrays.fill(b, value);
+        return b;
     }
 
     @Test
@@ -112,6 +173,8 @@ class BertQuantizedWeightsTest {
                 "encoder.layer.9.output.dense");
         assertRefused(copy(null, null, "encoder.layer.0.attention.self.key", outputDense), encoder,
                 "encoder.layer.0.attention.self.key");
+        assertRefused(copy(null, null, null, null).addClaq("encoder.layer.0.attention.self", twoBitColumns(
+                encoder.weight("encoder.layer.0.attention.self.key"))), encoder, "encoder.layer.0.attention.self");
         assertRefused(copy(null, SCALED + "/input_scale", null, null).addFloat(SCALED + "/input_scale", zeroScale),
                 encoder, SCALED + "/input_scale");
 
