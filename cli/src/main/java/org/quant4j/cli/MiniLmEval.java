@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.examples.minilm.MiniLmEvalReport;
@@ -51,7 +52,7 @@ final class MiniLmEval {
         out.printf(Locale.ROOT, "fp32 embeddings in %.1f s%n", (System.nanoTime() - start) / 1e9);
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("evaluation", sentences + " SOTU sentences, seed " + SotuCorpus.DEFAULT_SEED);
-        settings.put("command", "quant4j eval --model minilm " + String.join(" ", cmd.getArgList()));
+        settings.put("command", command(cmd));
         MiniLmEvalReport report = cmd.hasOption("out")
                 ? new MiniLmEvalReport(Path.of(cmd.getOptionValue("out")), settings) : null;
         out.print(MiniLmEvalRow.markdownHeader());
@@ -67,7 +68,19 @@ final class MiniLmEval {
         return Main.OK;
     }
 
-    static void emit(MiniLmEvalRow row, PrintStream out, MiniLmEvalReport report) throws Exception {
+    /** The command line as given (options in parse order). */
+    private static String command(CommandLine cmd) {
+        StringBuilder sb = new StringBuilder("quant4j eval");
+        for (Option o : cmd.getOptions()) {
+            sb.append(" --").append(o.getLongOpt());
+            if (o.getValue() != null) {
+                sb.append(' ').append(o.getValue());
+            }
+        }
+        return sb.toString();
+    }
+
+    static void emit(MiniLmEvalRow row, PrintStream out, MiniLmEvalReport report) throws java.io.IOException {
         out.println(row.markdown());
         out.flush();
         if (report != null) {

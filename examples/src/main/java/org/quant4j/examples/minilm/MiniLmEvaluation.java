@@ -34,24 +34,30 @@ public final class MiniLmEvaluation {
     public static final String MODEL_NAME = "all-MiniLM-L6-v2";
 
     private final MiniLm fp32;
-    private final MiniLm scratch;
+    private MiniLm scratch;
     private final List<String> sentences;
     private final INDArray fp32Embeddings;
     private final EmbeddingFidelity.Reference reference;
 
-    private MiniLmEvaluation(MiniLm fp32, MiniLm scratch, List<String> sentences, INDArray fp32Embeddings) {
+    private MiniLmEvaluation(MiniLm fp32, List<String> sentences, INDArray fp32Embeddings) {
         this.fp32 = fp32;
-        this.scratch = scratch;
         this.sentences = List.copyOf(sentences);
         this.fp32Embeddings = fp32Embeddings;
         this.reference = EmbeddingFidelity.reference(fp32Embeddings);
     }
 
-    /** Loads the fp32 model (and a scratch copy for quantized weights) and embeds the sentences in fp32. */
+    /** Loads the fp32 model and embeds the sentences with it. */
     public static MiniLmEvaluation prepare(List<String> sentences) {
         MiniLm fp32 = MiniLm.load();
-        MiniLm scratch = MiniLm.load();
-        return new MiniLmEvaluation(fp32, scratch, sentences, fp32.embed(sentences));
+        return new MiniLmEvaluation(fp32, sentences, fp32.embed(sentences));
+    }
+
+    /** The encoder quantized weights are loaded into (a second copy of the model, read on first use). */
+    private MiniLm scratch() {
+        if (scratch == null) {
+            scratch = MiniLm.load();
+        }
+        return scratch;
     }
 
     public List<String> sentences() {
@@ -99,8 +105,16 @@ public final class MiniLmEvaluation {
      * @param quantSeconds the quantization's wall time, NaN when unknown
      */
     public MiniLmEvalRow quantizedRow(QuantizedModel model, long modelBytes, double quantSeconds) {
-        BertQuantizedWeights.apply(model, scratch.encoder());
-        EmbeddingFidelity.Result r = reference.compare(scratch.embed(sentences));
+        BertQuantizedWeights.apply(model, scratch().encoder());
+        return loadedRow(scratch(), model, modelBytes, quantSeconds);
+    }
+
+    /**
+     * The row of {@code loaded}, a model that already carries the weights of {@code stored} (e.g. a fresh model
+     * after {@link BertQuantizedWeights#apply}); {@code stored} gives the method, format and bits per weight.
+     */
+    public MiniLmEvalRow loadedRow(MiniLm loaded, QuantizedModel model, long modelBytes, double quantSeconds) {
+        EmbeddingFidelity.Result r = reference.compare(loaded.embed(sentences));
         String method = model.metadata().getOrDefault("method", "?");
         return new MiniLmEvalRow(method, describe(model), targetBitsPerWeight(model), modelBytes, r.meanCosine(),
                 r.minCosine(), r.top1Agreement(), quantSeconds, model.metadata().getOrDefault("note", ""));
@@ -112,7 +126,7 @@ public final class MiniLmEvaluation {
      */
     public MiniLm freshFp32Copy() {
         BertEncoder from = fp32.encoder();
-        BertEncoder to = scratch.encoder();
+        BertEncoder to = scratch().encoder();
         for (String name : from.parameterNames()) {
             to.setParameter(name, from.parameter(name));
         }
