@@ -117,6 +117,17 @@ public final class LayerStats {
         return hessian.dup('c');
     }
 
+    /**
+     * A read-only view of the Hessian {@code 2/n · XᵀX}, row-major {@code [in, in]}, without the copy
+     * {@link #hessian()} makes; it follows later {@link #accumulate} calls.
+     *
+     * @throws InvalidTensorException naming the layer if no rows were accumulated
+     */
+    public FloatBuffer hessianValues() {
+        requireRows("a Hessian");
+        return hessian.data().asNioFloat().asReadOnlyBuffer();
+    }
+
     /** Per-input-channel mean {@code |x|} over all rows seen (a copy). */
     public float[] meanAbs() {
         requireRows("mean activations");

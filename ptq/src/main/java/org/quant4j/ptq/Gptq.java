@@ -4,6 +4,7 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -40,6 +41,11 @@ import org.quant4j.core.formats.IntGrid;
  * not depend on the block size. Per-channel and per-tensor parameters are fitted once, after dead
  * columns are zeroed.
  *
+ * <p>An instance keeps its native scratch memory ({@link GptqWorkspace}: the Hessian's factor, the
+ * permuted weights, a block's errors) between solves, so that a model's layers reuse it; it is freed
+ * by {@link #releaseWorkspace()} or when the instance is garbage-collected. Solves may run
+ * concurrently (each then has its own workspace).
+ *
  * <p>Weights are {@code [out, in]} (any rank: {@code shape[0] × rest}); INT specs only.
  */
 public final class Gptq implements WeightSolver {
@@ -53,6 +59,7 @@ public final class Gptq implements WeightSolver {
     private final boolean actOrder;
     private final boolean staticGroups;
     private final RangeSearch range;
+    private final AtomicReference<GptqWorkspace> spare = new AtomicReference<>();
 
     private Gptq(Builder b) {
         this.blockSize = b.blockSize;
@@ -102,7 +109,7 @@ public final class Gptq implements WeightSolver {
                     + Arrays.toString(w.shape()) + ") but the statistics were collected for " + stats.inFeatures()
                     + " inputs");
         }
-        return run(layer, w, stats.hessian(), spec);
+        return run(layer, w, stats.hessianValues(), spec);
     }
 
     /**
@@ -114,57 +121,96 @@ public final class Gptq implements WeightSolver {
             throw new InvalidTensorException("layer '" + layer + "': the Hessian must be [" + cols + ", " + cols
                     + "] for a weight of shape " + Arrays.toString(w.shape()) + ", got " + Arrays.toString(hessian.shape()));
         }
-        return run(layer, w, hessian.castTo(DataType.FLOAT).dup('c'), spec);
-    }
-
-    /** Runs GPTQ using {@code h} (owned, c-order float) as workspace; closes it. */
-    private Result run(String layer, INDArray w, INDArray h, QuantSpec spec) {
+        INDArray copy = isFlatFloat(hessian) ? null : hessian.castTo(DataType.FLOAT).dup('c');
         try {
-            if (spec.format() != Format.INT) {
-                throw new InvalidSpecException("layer '" + layer + "': GPTQ quantizes to INT grids, got " + spec
-                        + "; use Rtn for " + spec.format());
-            }
-            IntGrid grid = IntGrid.of(spec);
-            long[] shape = w.shape();
-            int rows = (int) shape[0];
-            int n = (int) columns(w);
-            if (spec.granularity().kind() == Granularity.Kind.GROUP && n % spec.granularity().groupSize() != 0) {
-                throw new InvalidTensorException("layer '" + layer + "': group size " + spec.granularity().groupSize()
-                        + " does not divide the " + n + " input columns");
-            }
-            INDArray work = w.castTo(DataType.FLOAT).reshape('c', rows, n).dup('c');
-            try {
-                return quantize(layer, spec, grid, shape, rows, n, work, h);
-            } finally {
-                work.close();
-            }
+            return run(layer, w, (copy == null ? hessian : copy).data().asNioFloat(), spec);
         } finally {
-            h.close();
+            if (copy != null) {
+                copy.close();
+            }
         }
     }
 
-    private Result quantize(String layer, QuantSpec spec, IntGrid grid, long[] shape, int rows, int n, INDArray w,
-                            INDArray h) {
-        FloatBuffer hb = h.data().asNioFloat();
-        boolean[] dead = markDeadInputs(layer, hb, n);
-        float[] diag = new float[n];
-        for (int i = 0; i < n; i++) {
-            diag[i] = hb.get(i * n + i);
+    /** Frees the native scratch memory kept from earlier solves (a later solve allocates it again). */
+    public void releaseWorkspace() {
+        GptqWorkspace ws = spare.getAndSet(null);
+        if (ws != null) {
+            ws.close();
         }
+    }
+
+    /** Runs GPTQ reading the Hessian from {@code h} (row-major {@code [n, n]}; not modified). */
+    private Result run(String layer, INDArray w, FloatBuffer h, QuantSpec spec) {
+        if (spec.format() != Format.INT) {
+            throw new InvalidSpecException("layer '" + layer + "': GPTQ quantizes to INT grids, got " + spec
+                    + "; use Rtn for " + spec.format());
+        }
+        IntGrid grid = IntGrid.of(spec);
+        long[] shape = w.shape();
+        int rows = (int) shape[0];
+        int n = (int) columns(w);
+        if (spec.granularity().kind() == Granularity.Kind.GROUP && n % spec.granularity().groupSize() != 0) {
+            throw new InvalidTensorException("layer '" + layer + "': group size " + spec.granularity().groupSize()
+                    + " does not divide the " + n + " input columns");
+        }
+        INDArray copy = isFlatFloat(w) ? null : w.castTo(DataType.FLOAT).reshape('c', rows, n).dup('c');
+        GptqWorkspace ws = spare.getAndSet(null);
+        if (ws == null) {
+            ws = new GptqWorkspace();
+        }
+        try {
+            ws.ensure(rows, n, blockSize);
+            return quantize(layer, spec, grid, shape, rows, n, (copy == null ? w : copy).data().asNioFloat(), h, ws);
+        } finally {
+            if (copy != null) {
+                copy.close();
+            }
+            GptqWorkspace other = spare.getAndSet(ws);
+            if (other != null) {
+                other.close();
+            }
+        }
+    }
+
+    /** Whether {@code a}'s buffer holds exactly its float elements in c order (no copy needed). */
+    private static boolean isFlatFloat(INDArray a) {
+        return a.dataType() == DataType.FLOAT && a.ordering() == 'c' && !a.isView() && a.offset() == 0
+                && a.data().length() == a.length();
+    }
+
+    private Result quantize(String layer, QuantSpec spec, IntGrid grid, long[] shape, int rows, int n, FloatBuffer w,
+                            FloatBuffer h, GptqWorkspace ws) {
+        float[] diag = new float[n];
+        boolean[] dead = deadInputs(layer, h, n, diag);
         int[] order = actOrder ? descendingOrder(diag) : IntStream.range(0, n).toArray();
         ScaleLayout layout = ScaleLayout.of(spec.granularity(), rows, order, staticGroups);
         float[] scales = new float[layout.blocks()];
         float[] zeros = new float[layout.blocks()];
-        prepareWeights(layer, spec, grid, w, rows, n, dead, order, layout, scales, zeros);
-        double damp = InverseHessianFactor.factorInPlace(layer, h, order, percDamp, maxPercDamp);
+        prepareWeights(layer, spec, grid, w, ws.weights(), rows, n, dead, order, layout, scales, zeros);
+        double damp = InverseHessianFactor.factorCopy(layer, h, diag, ws.hessian(), ws.hessianPointer(), order, percDamp,
+                maxPercDamp);
         byte[] codes = new byte[Math.multiplyExact(rows, n)];
-        double loss = new GptqSweep(layer, grid, range, layout, order, rows).run(w, h, blockSize, codes, scales, zeros);
+        double loss = new GptqSweep(layer, grid, range, layout, order, rows).run(ws, blockSize, codes, scales, zeros);
         QuantizedTensor tensor = IntTensors.assemble(spec, shape, codes, scales, zeros, layout.groupIndex(order));
         return new Result(tensor, damp, loss);
     }
 
     /** Dead inputs (zero diagonal): diagonal set to 1. Rejects non-finite and negative diagonals. */
     static boolean[] markDeadInputs(String layer, FloatBuffer hb, int n) {
+        boolean[] dead = deadInputs(layer, hb, n, new float[n]);
+        for (int i = 0; i < n; i++) {
+            if (dead[i]) {
+                hb.put(i * n + i, 1f);
+            }
+        }
+        return dead;
+    }
+
+    /**
+     * Dead inputs (zero diagonal) of {@code hb}, which is not modified; {@code diag} receives the
+     * diagonal with 1 at dead inputs. Rejects non-finite and negative diagonals.
+     */
+    static boolean[] deadInputs(String layer, FloatBuffer hb, int n, float[] diag) {
         boolean[] dead = new boolean[n];
         for (int i = 0; i < n; i++) {
             float d = hb.get(i * n + i);
@@ -172,10 +218,8 @@ public final class Gptq implements WeightSolver {
                 throw new InvalidTensorException("layer '" + layer + "': Hessian diagonal entry " + i + " is " + d
                         + "; a Hessian 2/n·XᵀX has a finite, non-negative diagonal");
             }
-            if (d == 0) {
-                dead[i] = true;
-                hb.put(i * n + i, 1f);
-            }
+            dead[i] = d == 0;
+            diag[i] = dead[i] ? 1f : d;
         }
         return dead;
     }
@@ -188,20 +232,19 @@ public final class Gptq implements WeightSolver {
     }
 
     /**
-     * One pass over the weight rows: checks values, zeros dead columns, fits the parameters that are
-     * fixed before the sweep (per channel, static groups; per tensor after the pass) and puts the
-     * columns in processing order.
+     * One pass over the weight rows, from {@code source} into the workspace {@code wb}: checks values,
+     * zeros dead columns, fits the parameters that are fixed before the sweep (per channel, static
+     * groups; per tensor after the pass) and puts the columns in processing order.
      */
-    private void prepareWeights(String layer, QuantSpec spec, IntGrid grid, INDArray w, int rows, int n,
-                                boolean[] dead, int[] order, ScaleLayout layout, float[] scales, float[] zeros) {
-        FloatBuffer wb = w.data().asNioFloat();
+    private void prepareWeights(String layer, QuantSpec spec, IntGrid grid, FloatBuffer source, FloatBuffer wb, int rows,
+                                int n, boolean[] dead, int[] order, ScaleLayout layout, float[] scales, float[] zeros) {
         Granularity.Kind kind = spec.granularity().kind();
         int g = spec.granularity().groupSize();
         IntStream.range(0, SymmetricPermutation.parallelSlices(rows)).parallel().forEach(s -> {
             float[] row = new float[n];
             float[] permuted = new float[n];
             for (int r = SymmetricPermutation.sliceStart(rows, s); r < SymmetricPermutation.sliceStart(rows, s + 1); r++) {
-                wb.get(r * n, row, 0, n);
+                source.get(r * n, row, 0, n);
                 for (int c = 0; c < n; c++) {
                     if (!Float.isFinite(row[c])) {
                         throw new InvalidTensorException("layer '" + layer + "': weight " + row[c] + " at row " + r

@@ -30,8 +30,9 @@ import org.quant4j.ptq.hqq.HqqResult;
  * {@code QuantSpec.builder().bits(4).asymmetric().groupSize(64).zeroEncoding(NumberEncoding.FP16)}).
  * The reference keeps z fractional in fp16: use FP16 (or FP32) zero points. With UINT zero points
  * (the builder's default) every iterate's z is rounded to an integer in {@code [0, 2^b−1]} and the
- * start is core's min-max round-to-nearest, so the result is never worse than it in the solver's
- * criterion {@code mean|W − W_r|}, but an integer zero point can rarely move and the gain is small.
+ * start is core's min-max round-to-nearest; with {@link HqqParams#keepBest()} the result is then never worse than
+ * it in the solver's criterion {@code mean|W − W_r|} (the default returns the reference's last update, measured but
+ * not compared), but an integer zero point can rarely move and the gain is small.
  * Symmetric specs (no zero point to optimise) and non-INT formats are rejected.
  */
 public final class Hqq implements WeightSolver {

@@ -1,5 +1,6 @@
 package org.quant4j.ptq;
 
+import java.util.stream.IntStream;
 import org.quant4j.core.BitPacker;
 import org.quant4j.core.EncodedArray;
 import org.quant4j.core.Format;
@@ -8,6 +9,9 @@ import org.quant4j.core.QuantizedTensor;
 
 /** Builds an INT {@link QuantizedTensor} from solver output, the same object {@code IntCodec} builds. */
 final class IntTensors {
+    /** Codes per packing task, about. */
+    private static final int PARALLEL_CODES = 1 << 20;
+
     private IntTensors() {}
 
     /**
@@ -23,7 +27,12 @@ final class IntTensors {
         EncodedArray storedZeros = spec.symmetric() ? null
                 : EncodedArray.encode(spec.zeroEncoding(), spec.bits(), zeros);
         byte[] packed = new byte[Math.toIntExact(BitPacker.packedLength(Format.INT, spec.bits(), codes.length))];
-        BitPacker.pack(codes, 0, codes.length, spec.bits(), packed, 0);
+        int slices = codes.length < PARALLEL_CODES ? 1 : SymmetricPermutation.parallelSlices(codes.length / PARALLEL_CODES);
+        IntStream.range(0, slices).parallel().forEach(s -> { // slices start at multiples of 8 codes: on a byte
+            int from = (int) ((long) codes.length * s / slices) & ~7;
+            int to = s + 1 == slices ? codes.length : (int) ((long) codes.length * (s + 1) / slices) & ~7;
+            BitPacker.pack(codes, from, to - from, spec.bits(), packed, (int) ((long) from * spec.bits() / 8));
+        });
         return new QuantizedTensor(spec, shape, packed, storedScales, storedZeros, 1f, groupIndex);
     }
 }

@@ -1,6 +1,7 @@
 package org.quant4j.ptq;
 
 import java.nio.FloatBuffer;
+import java.util.stream.IntStream;
 import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.core.InvalidTensorException;
@@ -36,19 +37,49 @@ final class InverseHessianFactor {
     static double factorInPlace(String layer, INDArray h, int[] order, double percDamp, double maxPercDamp) {
         int n = order.length;
         FloatBuffer a = h.data().asNioFloat();
+        SymmetricPermutation.apply(a, n, reversed(order));
+        float[] diag = new float[n];
+        for (int i = 0; i < n; i++) {
+            diag[i] = a.get(i * n + i);
+        }
+        return factor(layer, a, NativeLinearAlgebra.pointer(h), n, diag, percDamp, maxPercDamp);
+    }
+
+    /**
+     * {@link #factorInPlace} of a copy: writes {@code U} into the upper triangle of {@code target}
+     * ({@code n×n} row-major floats at {@code targetPointer}), reading the Hessian from {@code source},
+     * which is not modified, with its diagonal taken from {@code diagonal} (where dead inputs are 1).
+     * The copy and the permutation are one pass.
+     */
+    static double factorCopy(String layer, FloatBuffer source, float[] diagonal, FloatBuffer target,
+                             FloatPointer targetPointer, int[] order, double percDamp, double maxPercDamp) {
+        int n = order.length;
+        int[] reversedOrder = reversed(order);
+        SymmetricPermutation.copy(source, target, n, reversedOrder);
+        float[] diag = new float[n];
+        for (int i = 0; i < n; i++) {
+            diag[i] = diagonal[reversedOrder[i]];
+        }
+        return factor(layer, target, targetPointer, n, diag, percDamp, maxPercDamp);
+    }
+
+    private static int[] reversed(int[] order) {
+        int n = order.length;
         int[] reversedOrder = new int[n];
         for (int i = 0; i < n; i++) {
             reversedOrder[i] = order[n - 1 - i];
         }
-        SymmetricPermutation.apply(a, n, reversedOrder);
-        float[] diag = new float[n];
+        return reversedOrder;
+    }
+
+    /** The factorization loop on {@code J(H_π)J} in {@code a}, whose diagonal is {@code diag} (undamped). */
+    private static double factor(String layer, FloatBuffer a, FloatPointer p, int n, float[] diag, double percDamp,
+                                 double maxPercDamp) {
         double sum = 0;
         for (int i = 0; i < n; i++) {
-            diag[i] = a.get(i * n + i);
             sum += diag[i];
         }
         double meanDiag = sum / n;
-        FloatPointer p = NativeLinearAlgebra.pointer(h);
         double relative = percDamp;
         while (true) {
             float damp = (float) (relative * meanDiag);
@@ -72,15 +103,17 @@ final class InverseHessianFactor {
     }
 
     private static boolean lowerIsFinite(FloatBuffer a, int n) {
-        float[] row = new float[n];
-        for (int i = 0; i < n; i++) {
-            a.get(i * n, row, 0, i + 1);
-            for (int j = 0; j <= i; j++) {
-                if (!Float.isFinite(row[j])) {
-                    return false;
+        return IntStream.range(0, SymmetricPermutation.parallelSlices(n)).parallel().allMatch(s -> {
+            float[] row = new float[n];
+            for (int i = SymmetricPermutation.sliceStart(n, s); i < SymmetricPermutation.sliceStart(n, s + 1); i++) {
+                a.get(i * n, row, 0, i + 1);
+                for (int j = 0; j <= i; j++) {
+                    if (!Float.isFinite(row[j])) {
+                        return false;
+                    }
                 }
             }
-        }
-        return true;
+            return true;
+        });
     }
 }

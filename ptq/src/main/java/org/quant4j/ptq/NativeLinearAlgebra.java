@@ -2,6 +2,7 @@ package org.quant4j.ptq;
 
 import static org.bytedeco.openblas.global.openblas.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas.CblasTrans;
 import static org.bytedeco.openblas.global.openblas.LAPACK_COL_MAJOR;
 import static org.bytedeco.openblas.global.openblas.LAPACKE_spotrf;
 import static org.bytedeco.openblas.global.openblas.LAPACKE_strtri;
@@ -50,6 +51,18 @@ public final class NativeLinearAlgebra {
             return;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    /**
+     * {@code C ← alpha·Aᵀ·B + beta·C} with {@code A} stored row-major as {@code k×m} (leading dimension
+     * {@code lda}), {@code B: k×n} ({@code ldb}) and {@code C: m×n} ({@code ldc}).
+     */
+    public static void gemmTransposedA(int m, int n, int k, float alpha, FloatPointer a, int lda, FloatPointer b, int ldb,
+                                       float beta, FloatPointer c, int ldc) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
     /**

@@ -4,9 +4,9 @@ import java.nio.FloatBuffer;
 import java.util.stream.IntStream;
 
 /**
- * In-place reorderings of a row-major {@code n×n} float matrix held in native memory, with
- * {@code O(n)} scratch: the symmetric permutation {@code B[i][j] = A[σ(i)][σ(j)]} and the reversal of
- * both indices (the "exchange" {@code J·A·J}).
+ * Reorderings of a row-major {@code n×n} float matrix held in native memory, with {@code O(n)}
+ * scratch: the symmetric permutation {@code B[i][j] = A[σ(i)][σ(j)]} (in place, or fused with a copy)
+ * and the in-place reversal of both indices (the "exchange" {@code J·A·J}).
  */
 final class SymmetricPermutation {
     private static final int REVERSE_CHUNK = 1 << 16;
@@ -25,6 +25,21 @@ final class SymmetricPermutation {
                     permuted[j] = row[sigma[j]];
                 }
                 a.put(i * n, permuted, 0, n);
+            }
+        });
+    }
+
+    /** {@code B ← A[σ][σ]} for distinct {@code a} and {@code b}: one pass, in parallel over rows of B. */
+    static void copy(FloatBuffer a, FloatBuffer b, int n, int[] sigma) {
+        IntStream.range(0, parallelSlices(n)).parallel().forEach(s -> {
+            float[] row = new float[n];
+            float[] permuted = new float[n];
+            for (int i = sliceStart(n, s); i < sliceStart(n, s + 1); i++) {
+                a.get(sigma[i] * n, row, 0, n);
+                for (int j = 0; j < n; j++) {
+                    permuted[j] = row[sigma[j]];
+                }
+                b.put(i * n, permuted, 0, n);
             }
         });
     }
@@ -56,18 +71,23 @@ final class SymmetricPermutation {
     static void reverseBoth(FloatBuffer a, int n) {
         long total = (long) n * n;
         long half = total / 2;
-        float[] front = new float[(int) Math.min(REVERSE_CHUNK, Math.max(half, 1))];
-        float[] back = new float[front.length];
-        for (long from = 0; from < half; from += REVERSE_CHUNK) {
-            int len = (int) Math.min(REVERSE_CHUNK, half - from);
-            int backStart = (int) (total - from - len);
-            a.get((int) from, front, 0, len);
-            a.get(backStart, back, 0, len);
-            reverse(front, len);
-            reverse(back, len);
-            a.put((int) from, back, 0, len);
-            a.put(backStart, front, 0, len);
-        }
+        int chunks = (int) ((half + REVERSE_CHUNK - 1) / REVERSE_CHUNK);
+        int len0 = (int) Math.min(REVERSE_CHUNK, Math.max(half, 1));
+        IntStream.range(0, parallelSlices(chunks)).parallel().forEach(s -> {
+            float[] front = new float[len0];
+            float[] back = new float[len0];
+            for (int c = sliceStart(chunks, s); c < sliceStart(chunks, s + 1); c++) {
+                long from = (long) c * REVERSE_CHUNK;
+                int len = (int) Math.min(REVERSE_CHUNK, half - from);
+                int backStart = (int) (total - from - len);
+                a.get((int) from, front, 0, len);
+                a.get(backStart, back, 0, len);
+                reverse(front, len);
+                reverse(back, len);
+                a.put((int) from, back, 0, len);
+                a.put(backStart, front, 0, len);
+            }
+        });
     }
 
     /** {@code A[i][j] ← A[j][i]} for {@code j < i}: the lower triangle rebuilt from the upper one. */

@@ -73,7 +73,9 @@ class HqqTest {
                 .tensor().dequantizeToArray();
 
         double rtnLp = lpError(w, rtn, P);
-        assertThat(lpError(w, hqq, P)).isLessThan(0.99 * rtnLp);
+        // at 4 bits the reference starts from a rounded zero point (round_zero), which leaves less to gain: measured
+        // 0.65% below RTN on this layer (1.4% with the unrounded start used before)
+        assertThat(lpError(w, hqq, P)).isLessThan((bits == 4 ? 1 : 0.99) * rtnLp);
         assertThat(lpError(w, hqqScale, P)).isLessThan(0.99 * rtnLp);
         double rtnOut = outputError(w, rtn, 7);
         assertThat(outputError(w, hqq, 7)).isLessThan(0.97 * rtnOut);
@@ -112,8 +114,9 @@ class HqqTest {
     void iterationDecreasesTheErrorUntilTheEarlyStop() {
         float[] w = weights(9);
         QuantSpec spec = spec(3, NumberEncoding.FP16);
-        HqqResult stopped = new Hqq().solve("layer", w, SHAPE, spec).result();
-        HqqResult full = new Hqq(HqqParams.DEFAULTS.withEarlyStop(false)).solve("layer", w, SHAPE, spec).result();
+        HqqParams keepBest = HqqParams.DEFAULTS.withKeepBest(true);
+        HqqResult stopped = new Hqq(keepBest).solve("layer", w, SHAPE, spec).result();
+        HqqResult full = new Hqq(keepBest.withEarlyStop(false)).solve("layer", w, SHAPE, spec).result();
         double[] h = stopped.errorHistory();
         double[] all = full.errorHistory();
         assertThat(all).hasSize(20);
@@ -136,6 +139,32 @@ class HqqTest {
         assertThat(full.error()).isEqualTo(min(all)).isLessThanOrEqualTo(stopped.error());
     }
 
+    /**
+     * The reference's default solver ({@code optimize_weights_proximal_legacy}) returns the zero point updated from
+     * the last evaluated iterate: the same iterates, one more update, whose error is measured and reported.
+     */
+    @Test
+    void byDefaultTheUpdateAfterTheLastEvaluatedIterateIsReturnedWithItsMeasuredError() {
+        float[] w = weights(9);
+        for (boolean earlyStop : new boolean[] {true, false}) {
+            QuantSpec spec = spec(3, NumberEncoding.FP16);
+            HqqParams legacy = HqqParams.DEFAULTS.withEarlyStop(earlyStop);
+            Hqq.Solution solution = new Hqq(legacy).solve("layer", w, SHAPE, spec);
+            HqqResult r = solution.result();
+            HqqResult best = new Hqq(legacy.withKeepBest(true)).solve("layer", w, SHAPE, spec).result();
+            double[] h = r.errorHistory();
+            double[] evaluated = best.errorHistory();
+            assertThat(h).hasSize(evaluated.length + 1);
+            for (int t = 0; t < evaluated.length; t++) {
+                assertThat(h[t]).as("iterate %d", t).isEqualTo(evaluated[t]);
+            }
+            assertThat(r.bestIteration()).isEqualTo(evaluated.length);
+            assertThat(r.error()).isEqualTo(h[evaluated.length])
+                    .isCloseTo(meanAbsError(w, solution.tensor().dequantizeToArray()),
+                            org.assertj.core.data.Offset.offset(1e-9 * r.error()));
+        }
+    }
+
     private static double min(double[] values) {
         double m = Double.POSITIVE_INFINITY;
         for (double v : values) {
@@ -145,10 +174,10 @@ class HqqTest {
     }
 
     @Test
-    void integerZeroPointsStartFromRoundToNearestAndNeverEndWorse() {
+    void integerZeroPointsStartFromRoundToNearestAndTheBestIterateIsNeverWorse() {
         float[] w = weights(13);
         QuantSpec spec = spec(3, NumberEncoding.UINT);
-        Hqq.Solution solution = new Hqq().solve("layer", w, SHAPE, spec);
+        Hqq.Solution solution = new Hqq(HqqParams.DEFAULTS.withKeepBest(true)).solve("layer", w, SHAPE, spec);
         float[] rtn = Quantizer.quantize("layer", w, SHAPE, spec).dequantizeToArray();
         double rtnError = meanAbsError(w, rtn);
         double[] history = solution.result().errorHistory();
@@ -241,9 +270,9 @@ class HqqTest {
                 .hasMessageContaining("lp-norm");
         assertThatThrownBy(() -> HqqParams.DEFAULTS.withIterations(0)).isInstanceOf(InvalidSpecException.class)
                 .hasMessageContaining("iteration");
-        assertThatThrownBy(() -> new HqqParams(0.7, -1, 1.01, 20, true, false)).isInstanceOf(InvalidSpecException.class)
+        assertThatThrownBy(() -> new HqqParams(0.7, -1, 1.01, 20, true, false, false)).isInstanceOf(InvalidSpecException.class)
                 .hasMessageContaining("beta");
-        assertThatThrownBy(() -> new HqqParams(0.7, 10, 0.5, 20, true, false)).isInstanceOf(InvalidSpecException.class)
+        assertThatThrownBy(() -> new HqqParams(0.7, 10, 0.5, 20, true, false, false)).isInstanceOf(InvalidSpecException.class)
                 .hasMessageContaining("kappa");
     }
 }

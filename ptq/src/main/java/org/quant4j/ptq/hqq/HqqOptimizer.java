@@ -37,11 +37,12 @@ import org.quant4j.core.formats.IntGrid;
  *
  * <h2>Early stop and the returned iterate</h2>
  * Each iteration evaluates the current iterate's error {@code mean|W − W_r|} ({@code W_r = Q_z⁻¹(Q_z(W))})
- * over the whole tensor, as the reference does; the loop stops at the first iterate whose error does
- * not decrease. The reference (legacy) then returns the zero point updated <em>after</em> that worse
- * iterate; here the best evaluated iterate is returned (as the reference's {@code optimize_weights_proximal_v2}
- * with {@code early_stop} does), so the reported error is exactly that of the result. Without early stop
- * all iterations run and the best iterate is still returned.
+ * over the whole tensor, as the reference does, then computes the next zero point; the loop stops at the first
+ * iterate whose error does not decrease. By default the result is what the reference's default solver
+ * ({@code optimize_weights_proximal = optimize_weights_proximal_legacy}) returns: the zero point computed in the
+ * last iteration run (from the iterate that stopped the loop, or after the last one); its error is measured once
+ * more, so the reported error is exactly that of the result. With {@link HqqParams#keepBest()} the best evaluated
+ * iterate is returned instead (the reference's {@code optimize_weights_proximal_v2} with {@code early_stop}).
  *
  * <h2>Storage is part of every iterate</h2>
  * Each iterate's z (and s) is projected onto what the zero (scale) encoding stores before it is used:
@@ -53,7 +54,8 @@ import org.quant4j.core.formats.IntGrid;
  *
  * <h2>Initial scale and zero point</h2>
  * FP16/FP32 zeros: the block's own min-max, {@code s = (max − min)/(2^b−1)} rounded up to the scale
- * encoding and {@code z = −min/s}, as the reference (no widening of the range to contain 0). The
+ * encoding and {@code z = −min/s}, as the reference (no widening of the range to contain 0), rounded to an integer
+ * at 4 bits as the reference's {@code hqq_base_quant_config} does ({@code round_zero = nbits == 4}). The
  * reference clamps {@code 1/s} at 2·10⁴ against fp16 overflow; here s is bounded below relative to the
  * block instead, {@code s ≥ max|W|·2^−10}, so {@code |z| ≤ 2^10 + 2^b − 1} stays representable in FP16
  * even for a (nearly) constant block. UINT zeros: core's {@link IntGrid#fitRange} (range widened to
@@ -80,6 +82,8 @@ public final class HqqOptimizer {
     private static final int SLICE_ELEMENTS = 1 << 16;
     /** Relative floor of the initial scale: {@code s ≥ max|W| · 2^−10}. */
     private static final float MIN_RELATIVE_SCALE = 0x1p-10f;
+    /** The reference's {@code hqq_base_quant_config} rounds the initial zero point ({@code round_zero}) at 4 bits only. */
+    private static final int ROUND_ZERO_BITS = 4;
 
     private final HqqParams params;
     private final IntGrid grid;
@@ -127,6 +131,7 @@ public final class HqqOptimizer {
         double[] partial = new double[slices.count];
         int evaluated = 0;
         int bestIteration = 0;
+        boolean stopped = false;
         double beta = params.beta();
         for (int t = 0; t < params.iterations(); t++) {
             LpShrink shrink = new LpShrink(params.lpNorm(), beta);
@@ -155,6 +160,7 @@ public final class HqqOptimizer {
                 free = best; // the evaluated iterate becomes the best; the old best's buffers are reused
                 best = current;
             } else if (params.earlyStop()) {
+                stopped = true;
                 break;
             } else {
                 free = current;
@@ -165,11 +171,37 @@ public final class HqqOptimizer {
         }
 
         byte[] codes = new byte[w.length];
-        Iterate result = best;
-        slices.forEach(b -> grid.codes(w, b * blockLength, blockLength, result.scales[b], result.zeros[b],
-                codes, b * blockLength));
-        return new HqqResult(codes, result.scales, result.zeros, blockLength, Arrays.copyOf(history, evaluated),
-                bestIteration);
+        if (params.keepBest()) {
+            Iterate result = best;
+            slices.forEach(b -> grid.codes(w, b * blockLength, blockLength, result.scales[b], result.zeros[b],
+                    codes, b * blockLength));
+            return new HqqResult(codes, result.scales, result.zeros, blockLength, Arrays.copyOf(history, evaluated),
+                    bestIteration);
+        }
+        // the legacy solver's result: the update computed from the last evaluated iterate, in `next` when the loop
+        // stopped early (no swap happened), else in `current`; its error is measured here
+        Iterate result = stopped ? next : current;
+        double[] finalPartial = new double[slices.count];
+        IntStream.range(0, slices.count).parallel().forEach(k -> {
+            float[] values = new float[blockLength];
+            double error = 0;
+            for (int b = slices.first(k), end = slices.first(k + 1); b < end; b++) {
+                int from = b * blockLength;
+                grid.codes(w, from, blockLength, result.scales[b], result.zeros[b], codes, from);
+                grid.values(codes, from, blockLength, result.scales[b], result.zeros[b], values, 0);
+                for (int i = 0; i < blockLength; i++) {
+                    error += Math.abs(w[from + i] - values[i]);
+                }
+            }
+            finalPartial[k] = error;
+        });
+        double finalError = 0;
+        for (double p : finalPartial) {
+            finalError += p;
+        }
+        double[] errors = Arrays.copyOf(history, evaluated + 1);
+        errors[evaluated] = finalError / w.length;
+        return new HqqResult(codes, result.scales, result.zeros, blockLength, errors, evaluated);
     }
 
     /**
@@ -374,7 +406,8 @@ public final class HqqOptimizer {
                     + " value; store the scales as FP32 or BF16");
         }
         s[b] = stored;
-        z[b] = storedZero(-min / stored);
+        float zero = -min / stored;
+        z[b] = storedZero(grid.bits() == ROUND_ZERO_BITS ? (float) Math.rint(zero) : zero);
         return sum;
     }
 

@@ -34,13 +34,16 @@ public final class HqqResult {
 
     public int blockLength() { return blockLength; }
 
-    /** {@code mean|W − W_r|} of iterates 0, 1, ... as evaluated (iterate 0 is the min-max start). */
+    /**
+     * {@code mean|W − W_r|} of iterates 0, 1, ... as evaluated (iterate 0 is the min-max start); without
+     * {@link HqqParams#keepBest()} the last entry is the returned update, measured after the loop.
+     */
     public double[] errorHistory() { return errors.clone(); }
 
     /** Index of the returned iterate in {@link #errorHistory()}. */
     public int bestIteration() { return bestIteration; }
 
-    /** Iterates evaluated before the loop ended. */
+    /** Entries of {@link #errorHistory()}. */
     public int iterations() { return errors.length; }
 
     /** {@code mean|W − W_r|} of the returned (stored) result. */

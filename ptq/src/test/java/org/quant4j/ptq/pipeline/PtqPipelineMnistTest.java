@@ -114,9 +114,15 @@ class PtqPipelineMnistTest {
                 double r = rtn.report().layer(layer).outputError();
                 double rf = rtnFp16.report().layer(layer).outputError();
                 if (bits == 3 && layer.equals("layer2/W")) {
-                    // the 10x1024 output layer at 3 bits is a tie: HQQ's lp objective (p = 0.7) lowers the weight
-                    // error, the output error moves by a few percent either way with the sample (measured
-                    // 1.39e-3 vs RTN 1.36e-3 on these 256 rows, 1.34e-3 vs 1.37e-3 on 4,000 rows)
+                    // the 10x1024 output layer at 3 bits is a tie, issue #4 is not met here: HQQ lowers its own
+                    // objective, the weight error (mean |dW| 7.19e-3 vs RTN 7.70e-3), but not the output error
+                    // (1.389e-3 vs RTN 1.355e-3 on these 256 rows, 1.362e-3 vs 1.385e-3 on the 2,000 test digits).
+                    // A float32 port of the reference (optimize_weights_proximal_legacy, same axis, unrounded scale)
+                    // gives 1.343e-3 / 1.317e-3: the same tie, within how much the output error moves with FP16
+                    // rounding of the scales. Min-max RTN with FP16 zero points is below both (1.276e-3). The
+                    // reference's other grouping, axis=0 (g weights strided across rows), gives 1.160e-3 here but is
+                    // worse on the hidden layers (2.08e-2 vs 1.47e-2 at 3 bits on layer0) and is no layout a
+                    // QuantizedTensor stores; HQQ's scale refit (optimizeScale) gives 1.84e-3 here.
                     assertThat(h).as("%d bits, %s", bits, layer).isLessThan(1.1 * r);
                     assertThat(hqq.report().layer(layer).weightError()).isLessThan(rtn.report().layer(layer).weightError());
                 } else {
