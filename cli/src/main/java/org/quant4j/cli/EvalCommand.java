@@ -13,7 +13,8 @@ import org.quant4j.ptq.pipeline.QuantizedWeights;
 
 /**
  * {@code quant4j eval}: test accuracy of a DL4J model zip, and with {@code --quantized} of the same network carrying
- * the dequantized weights of a quant4j model file (loaded back by tensor name).
+ * the dequantized weights of a quant4j model file (loaded back by tensor name); with {@code --model minilm}, the
+ * sentence-embedding fidelity of all-MiniLM-L6-v2 models to fp32 ({@link MiniLmEval}).
  */
 final class EvalCommand implements Command {
     @Override
@@ -23,23 +24,37 @@ final class EvalCommand implements Command {
 
     @Override
     public String summary() {
-        return "test accuracy of a DL4J model zip, before and after loading a quant4j model file's weights";
+        return "test accuracy of a DL4J model zip before/after loading a model file; --model minilm: embedding fidelity";
     }
 
     @Override
     public Options options() {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("model").hasArg().argName("FILE").required()
-                .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph)").build());
+                .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph), or minilm (all-MiniLM-L6-v2)").build());
         o.addOption(Option.builder().longOpt("quantized").hasArg().argName("FILE.q4j")
                 .desc("quant4j model file whose weights replace the network's (as written by quant4j ptq)").build());
         o.addOption(Option.builder().longOpt("data").hasArg().argName("DATA")
-                .desc("evaluation data: mnist, its 2,000 test digits (default)").build());
+                .desc("evaluation data: mnist, its 2,000 test digits (default); DL4J models only").build());
+        o.addOption(Option.builder().longOpt("sentences").hasArg().argName("N")
+                .desc("minilm: evaluation sentences from the SOTU corpus (default 1000)").build());
+        o.addOption(Option.builder().longOpt("threads").hasArg().argName("T")
+                .desc("minilm: ONNX Runtime threads for the int8 peer (default: the cores)").build());
+        o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR")
+                .desc("minilm: write report.json, report.md and cosine-vs-bits.png into DIR").build());
         return o;
     }
 
     @Override
     public int run(CommandLine cmd, PrintStream out) throws Exception {
+        if (cmd.getOptionValue("model").equalsIgnoreCase(MiniLmEval.MODEL)) {
+            return MiniLmEval.run(cmd, out);
+        }
+        for (String minilmOnly : new String[]{"sentences", "threads", "out"}) {
+            if (cmd.hasOption(minilmOnly)) {
+                throw new UsageException("--" + minilmOnly + " is for --model minilm only");
+            }
+        }
         if (cmd.hasOption("data")) {
             MnistData.require(cmd, "data");
         }

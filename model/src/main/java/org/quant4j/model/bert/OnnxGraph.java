@@ -129,6 +129,21 @@ final class OnnxGraph {
         return names;
     }
 
+    /** The graph's nodes in file order. */
+    List<Onnx.NodeProto> nodes() {
+        return graph.getNodeList();
+    }
+
+    /** The ONNX data type code of an initializer or constant (1 FLOAT, 2 UINT8, 3 INT8, 7 INT64...). */
+    int dataType(String tensor) {
+        return tensor(tensor).getDataType();
+    }
+
+    /** Number of elements of an initializer or constant. */
+    long elements(String tensor) {
+        return elementCount(tensor(tensor), tensor);
+    }
+
     /** The node that outputs {@code tensor}, or null for graph inputs and initializers. */
     Onnx.NodeProto producer(String tensor) {
         return producers.get(tensor);

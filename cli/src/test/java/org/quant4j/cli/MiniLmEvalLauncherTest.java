@@ -1,0 +1,111 @@
+package org.quant4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.core.FloatTensor;
+import org.quant4j.core.Granularity;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.Quantizer;
+import org.quant4j.core.io.ModelFileWriter;
+import org.quant4j.model.bert.BertEncoder;
+import org.quant4j.model.bert.LinearTarget;
+import org.quant4j.model.bert.MiniLm;
+
+/**
+ * {@code quant4j eval --model minilm} through the real launcher on a few SOTU sentences: the fp32 and ONNX Runtime
+ * int8 rows with a report, the row of a model file (RTN int8 per channel written here), and usage errors.
+ */
+class MiniLmEvalLauncherTest {
+    private static final Pattern ROW = Pattern.compile(
+            "\\| (\\S+) \\| [^|]+ \\| ([0-9.n/a]+) \\| ([0-9,]+) \\| ([0-9.]+) \\| ([0-9.]+) \\| ([0-9.]+) \\|");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void fp32AndTheOnnxRuntimeInt8PeerWithAReport() throws Exception {
+        Path report = dir.resolve("report");
+        Launcher.Result r = Launcher.run(dir, "2g", "eval", "--model", "minilm", "--sentences", "48", "--out",
+                report.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("all-MiniLM-L6-v2 on 48 SOTU evaluation sentences");
+        Matcher m = ROW.matcher(r.out());
+        assertThat(m.find()).as(r.out()).isTrue();
+        assertThat(m.group(1)).isEqualTo("fp32");
+        assertThat(Double.parseDouble(m.group(4))).isEqualTo(1.0);
+        assertThat(m.find()).as(r.out()).isTrue();
+        assertThat(m.group(1)).isEqualTo("ort-int8");
+        double ortBits = Double.parseDouble(m.group(2));
+        double ortCosine = Double.parseDouble(m.group(4));
+        double ortTop1 = Double.parseDouble(m.group(6));
+        System.out.printf("ORT int8 on 48 sentences: %.3f bits/weight, mean cosine %.5f, top-1 %.3f%n", ortBits,
+                ortCosine, ortTop1);
+        assertThat(ortBits).isBetween(8.0, 8.1);
+        assertThat(ortCosine).isBetween(0.95, 0.99999);
+        assertThat(ortTop1).isGreaterThan(0.7);
+        JsonNode json = new ObjectMapper().readTree(report.resolve("report.json").toFile());
+        assertThat(json.get("rows")).hasSize(2);
+        assertThat(json.get("rows").get(1).get("method").asText()).isEqualTo("ort-int8");
+        assertThat(Files.readString(report.resolve("report.md"))).contains("| ort-int8 |", "| fp32 |");
+        assertThat(report.resolve("cosine-vs-bits.png")).isNotEmptyFile();
+    }
+
+    @Test
+    void theRowOfAModelFile() throws Exception {
+        Path file = dir.resolve("minilm-rtn-int8.q4j");
+        ModelFileWriter.write(file, rtnInt8PerChannel());
+        Launcher.Result r = Launcher.run(dir, "2g", "eval", "--model", "minilm", "--quantized", file.toString(),
+                "--sentences", "48");
+        assertThat(r.code()).as(r.err()).isZero();
+        Matcher m = ROW.matcher(r.out());
+        assertThat(m.find()).isTrue();
+        assertThat(m.find()).as(r.out()).isTrue();
+        assertThat(m.group(1)).isEqualTo("rtn");
+        assertThat(r.out()).contains("int8-sym-channel");
+        assertThat(Long.parseLong(m.group(3).replace(",", ""))).isEqualTo(Files.size(file));
+        double bits = Double.parseDouble(m.group(2));
+        double cosine = Double.parseDouble(m.group(4));
+        System.out.printf("RTN int8 per channel on 48 sentences: %.3f bits/weight, mean cosine %.5f%n", bits, cosine);
+        assertThat(bits).isBetween(8.0, 8.2);
+        assertThat(cosine).isBetween(0.99, 0.999999);
+        assertThat(r.out()).doesNotContain("ort-int8");
+    }
+
+    @Test
+    void usageErrors() throws Exception {
+        Launcher.Result one = Launcher.run(dir, "1g", "eval", "--model", "minilm", "--sentences", "1");
+        assertThat(one.code()).isEqualTo(Main.USAGE);
+        assertThat(one.err()).contains("--sentences must be at least 2");
+        Launcher.Result zip = Launcher.run(dir, "1g", "eval", "--model", "net.zip", "--sentences", "10");
+        assertThat(zip.code()).isEqualTo(Main.USAGE);
+        assertThat(zip.err()).contains("--sentences is for --model minilm only");
+    }
+
+    /** Every target RTN int8 symmetric per output channel, every other parameter fp32. */
+    private static QuantizedModel rtnInt8PerChannel() {
+        BertEncoder e = MiniLm.load().encoder();
+        QuantSpec spec = QuantSpec.integer(8, true, Granularity.perChannel());
+        QuantizedModel.Builder b = QuantizedModel.builder().sourceModel("all-MiniLM-L6-v2").metadata("method", "rtn")
+                .metadata("spec", spec.toJson());
+        for (LinearTarget t : e.targets()) {
+            b.addQuantized(t.name(), Quantizer.quantize(t.name(), e.weight(t.name()), spec));
+        }
+        for (String p : e.parameterNames()) {
+            if (e.targets().stream().noneMatch(t -> t.weightName().equals(p))) {
+                INDArray v = e.parameter(p);
+                b.addFloat(p, new FloatTensor(v.shape(), v.dup('c').data().asFloat()));
+            }
+        }
+        return b.build();
+    }
+}
