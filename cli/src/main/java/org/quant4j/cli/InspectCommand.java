@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
+import org.quant4j.core.ClaqTensor;
 import org.quant4j.core.FloatTensor;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.QuantizedTensor;
@@ -14,7 +15,7 @@ import org.quant4j.core.io.ModelFileReader;
 
 /**
  * {@code quant4j inspect FILE}: reads (and so fully verifies) a model file and prints per tensor its shape,
- * format, bits per weight and bytes, then the file's size next to the fp32 and fp16 sizes of the same
+ * format (a spec's short name, {@code claq} or {@code fp32}), bits per weight (all stored bytes) and bytes, then the file's size next to the fp32 and fp16 sizes of the same
  * tensors — the size table GGUF users know.
  */
 final class InspectCommand implements Command {
@@ -56,6 +57,11 @@ final class InspectCommand implements Command {
             QuantizedTensor t = e.getValue();
             out.printf(Locale.ROOT, "%-32s %-16s %-22s %8.3f %12d%n", e.getKey(), Shapes.format(t.shape()),
                     t.spec().shortName(), t.bitsPerWeight(), t.storageBytes());
+        }
+        for (Map.Entry<String, ClaqTensor> e : model.claqTensors().entrySet()) {
+            ClaqTensor t = e.getValue();
+            out.printf(Locale.ROOT, "%-32s %-16s %-22s %8.3f %12d%n", e.getKey(), Shapes.format(t.shape()), "claq",
+                    t.bitsPerWeight(), t.storageBytes());
         }
         for (Map.Entry<String, FloatTensor> e : model.floatTensors().entrySet()) {
             FloatTensor t = e.getValue();

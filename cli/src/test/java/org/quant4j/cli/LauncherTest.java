@@ -9,8 +9,15 @@ import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.quant4j.core.BitPacker;
+import org.quant4j.core.ClaqTensor;
+import org.quant4j.core.EncodedArray;
+import org.quant4j.core.FloatTensor;
+import org.quant4j.core.Half;
+import org.quant4j.core.NumberEncoding;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileReader;
+import org.quant4j.core.io.ModelFileWriter;
 import org.quant4j.core.io.NpyFile;
 
 /**
@@ -84,6 +91,36 @@ class LauncherTest {
         assertThat(i.code()).as(i.err()).isZero();
         assertThat(i.out()).contains("fc1", "64x256", "int4-asym-g64", "4.313", "fp16", "fp32",
                 String.valueOf(64 * 256 * 4), String.valueOf(64 * 256 * 2));
+    }
+
+    /** A [64, 4] CLAQ tensor, widths 3, 3, 2, 4, outliers (5, 1) and (60, 1), next to an fp32 tensor. */
+    @Test
+    void inspectListsClaqTensorsWithFormatBitsPerWeightAndBytes() throws Exception {
+        byte[] widths = {3, 3, 2, 4};
+        Random r = new Random(3);
+        byte[] codes = new byte[24 + 24 + 16 + 32];
+        float[] centroids = new float[8 + 8 + 4 + 16];
+        for (int i = 0; i < centroids.length; i++) centroids[i] = Half.toFloat(Half.fromFloat((float) r.nextGaussian()));
+        byte[] column = new byte[64];
+        for (int j = 0, at = 0; j < 4; j++) {
+            for (int i = 0; i < 64; i++) column[i] = (byte) r.nextInt(1 << widths[j]);
+            BitPacker.pack(column, 0, 64, widths[j], codes, at);
+            at += 64 * widths[j] / 8;
+        }
+        ClaqTensor claq = new ClaqTensor(new long[] {64, 4}, widths, EncodedArray.encode(NumberEncoding.FP16, 16, centroids),
+                codes, new int[] {0, 0, 2, 2, 2}, new int[] {5, 60},
+                EncodedArray.encode(NumberEncoding.FP16, 16, new float[] {3.5f, -2.25f}));
+        Path model = dir.resolve("claq.q4j");
+        ModelFileWriter.write(model, QuantizedModel.builder().sourceModel("test").metadata("method", "claq")
+                .addClaq("layer.weight", claq).addFloat("layer.bias", new FloatTensor(new long[] {64}, new float[64])).build());
+
+        Launcher.Result i = run("inspect", model.toString());
+        assertThat(i.code()).as(i.err()).isZero();
+        // 96 code bytes + 36 FP16 centroids + 4 width bytes + 5 int32 offsets + 2 x (uint16 row + FP16 value) = 200
+        assertThat(i.out()).containsPattern("layer\\.weight +64x4 +claq +6\\.250 +200\\n")
+                .containsPattern("layer\\.bias +64 +fp32 +32\\.000 +256\\n")
+                .contains("parameters: 320   stored tensor bytes: 456 (11.400 bits/weight)")
+                .containsPattern("fp16 +640 ").containsPattern("fp32 +1280 ");
     }
 
     @Test

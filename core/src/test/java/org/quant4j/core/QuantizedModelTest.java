@@ -47,6 +47,39 @@ class QuantizedModelTest {
                 .hasMessageContaining("empty");
     }
 
+    /** CLAQ [16, 2], width 1 per column, no outliers: 4 code bytes + 4 FP16 centroids + 2 width bytes. */
+    private static ClaqTensor claq(float centroid) {
+        return new ClaqTensor(new long[] {16, 2}, new byte[] {1, 1},
+                EncodedArray.encode(NumberEncoding.FP16, 16, new float[] {-1, 1, -2, centroid}), new byte[4],
+                new int[] {0, 0, 0}, new int[0], EncodedArray.encode(NumberEncoding.FP16, 16, new float[0]));
+    }
+
+    @Test
+    void claqTensorsAreKeptInOrderCountedInTheSizesAndShareTheNamespace() {
+        QuantizedModel m = QuantizedModel.builder().addQuantized("w", int4(1f)).addClaq("c2", claq(2f))
+                .addFloat("b", bias(3)).addClaq("c1", claq(2f)).build();
+        assertThat(m.claqTensors().keySet()).containsExactly("c2", "c1");
+        assertThat(m.parameterCount()).isEqualTo(16 + 2 * 32 + 3);
+        assertThat(m.storedBytes()).isEqualTo((8 + 4) + 2 * (4 + 8 + 2) + 3 * 4);
+        assertThat(m.fp32Bytes()).isEqualTo(4 * (16 + 64 + 3));
+        assertThat(m.fp16Bytes()).isEqualTo(2 * (16 + 64 + 3));
+        assertThat(m.toString()).contains("1 quantized + 2 CLAQ + 1 fp32 tensors");
+        assertThatThrownBy(() -> m.claqTensors().clear()).isInstanceOf(UnsupportedOperationException.class);
+
+        QuantizedModel.Builder b = QuantizedModel.builder().addQuantized("w", int4(1f)).addClaq("c", claq(2f));
+        assertThatThrownBy(() -> b.addClaq("w", claq(2f))).isInstanceOf(InvalidTensorException.class)
+                .hasMessageContaining("tensor 'w' is added twice");
+        assertThatThrownBy(() -> b.addFloat("c", bias(1))).isInstanceOf(InvalidTensorException.class);
+        assertThatThrownBy(() -> b.addQuantized("c", int4(1f))).isInstanceOf(InvalidTensorException.class);
+        assertThatThrownBy(() -> b.addClaq("", claq(2f))).isInstanceOf(InvalidTensorException.class);
+
+        QuantizedModel same = QuantizedModel.builder().addClaq("c", claq(2f)).build();
+        assertThat(same).isEqualTo(QuantizedModel.builder().addClaq("c", claq(2f)).build())
+                .hasSameHashCodeAs(QuantizedModel.builder().addClaq("c", claq(2f)).build())
+                .isNotEqualTo(QuantizedModel.builder().addClaq("c", claq(3f)).build())
+                .isNotEqualTo(QuantizedModel.builder().addClaq("d", claq(2f)).build());
+    }
+
     @Test
     void isImmutableAndUnaffectedByLaterBuilderCalls() {
         QuantizedModel.Builder b = QuantizedModel.builder().addQuantized("w", int4(1f));

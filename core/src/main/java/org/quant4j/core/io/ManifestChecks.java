@@ -1,7 +1,9 @@
 package org.quant4j.core.io;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.quant4j.core.BitPacker;
 import org.quant4j.core.Format;
@@ -34,6 +36,13 @@ final class ManifestChecks {
                 checkEntry(q.name(), q.groupIndex(), entries);
             }
             checkQuantized(q);
+        }
+        for (Manifest.ClaqEntry c : manifest.claq()) {
+            checkName(c.name(), names);
+            for (Manifest.Part part : parts(c)) {
+                checkEntry(c.name(), part, entries);
+            }
+            checkClaq(c);
         }
         for (Manifest.FloatEntry f : manifest.floats()) {
             checkName(f.name(), names);
@@ -93,6 +102,85 @@ final class ManifestChecks {
         if (q.groupIndex() != null) {
             checkGroupIndex(q, cols, what);
         }
+    }
+
+    /** The parts of a CLAQ tensor that are stored, in file order. */
+    static List<Manifest.Part> parts(Manifest.ClaqEntry c) {
+        List<Manifest.Part> parts = new ArrayList<>(List.of(c.widths(),
+                c.codebooks().part(), c.codes()));
+        if (c.outlierColumnStart() != null) parts.add(c.outlierColumnStart());
+        if (c.outlierRows() != null) parts.add(c.outlierRows());
+        if (c.outlierValues() != null) parts.add(c.outlierValues().part());
+        return parts;
+    }
+
+    /**
+     * What a CLAQ tensor's manifest record alone implies (the lengths of codebooks and codes follow from the widths
+     * and are checked on reading): no empty dimension, one width byte per column, FP16 codebooks of 2 to 256
+     * centroids per column, 1 to 8 bits of code per element, outlier parts present exactly when there are outliers
+     * and sized by the outlier count, and {@code bitsPerWeight} equal to what the stored bytes give.
+     */
+    private static void checkClaq(Manifest.ClaqEntry c) {
+        String name = c.name();
+        long[] shape = c.shape();
+        long n = elementCount(name, shape);
+        if (n == 0) {
+            throw problem(name, "CLAQ shape " + Arrays.toString(shape) + " has an empty dimension");
+        }
+        long rows = rows(shape);
+        long cols = cols(shape);
+        String what = "shape " + Arrays.toString(shape) + " has " + cols + " columns of " + rows + " rows";
+        checkLength(name, "widths", c.widths(), cols, what + ": one width byte each = " + cols + " bytes");
+        Manifest.ArrayPart codebooks = c.codebooks();
+        if (codebooks.encoding() != NumberEncoding.FP16) {
+            throw problem(name, "codebooks are stored as " + codebooks.encoding() + ", CLAQ stores FP16");
+        }
+        long centroidBytes = codebooks.part().bytes();
+        if (centroidBytes % 2 != 0 || centroidBytes < 2 * 2 * cols || centroidBytes > 2 * 256 * cols) {
+            throw problem(name, "codebooks take " + centroidBytes + " bytes, but " + what + ": 2 to 256 FP16 "
+                    + "centroids each = " + 4 * cols + " to " + 512 * cols + " bytes, an even count");
+        }
+        long codeBytes = c.codes().bytes();
+        long minCodes = cols * BitPacker.packedLength(Format.INT, 1, rows);
+        if (codeBytes < minCodes || codeBytes > n) {
+            throw problem(name, "codes take " + codeBytes + " bytes, but " + what + " at 1 to 8 bits each = "
+                    + minCodes + " to " + n + " bytes");
+        }
+        checkOutliers(c, n, rows, cols);
+        long stored = 0;
+        for (Manifest.Part part : parts(c)) stored += part.bytes();
+        double bits = stored * 8.0 / n;
+        if (Double.compare(c.bitsPerWeight(), bits) != 0) {
+            throw problem(name, "bitsPerWeight says " + c.bitsPerWeight() + ", but its parts take " + stored
+                    + " bytes for " + n + " weights = " + bits + " bits/weight");
+        }
+    }
+
+    private static void checkOutliers(Manifest.ClaqEntry c, long n, long rows, long cols) {
+        String name = c.name();
+        long k = c.outliers();
+        if (k > n) {
+            throw problem(name, k + " outliers in " + n + " weights");
+        }
+        boolean stored = c.outlierColumnStart() != null && c.outlierRows() != null && c.outlierValues() != null;
+        boolean none = c.outlierColumnStart() == null && c.outlierRows() == null && c.outlierValues() == null;
+        if (k == 0 ? !none : !stored) {
+            throw problem(name, k == 0 ? "outlier parts are stored for a tensor without outliers"
+                    : "the outlier column offsets, rows and values of its " + k + " outliers are not all stored");
+        }
+        if (k == 0) {
+            return;
+        }
+        int indexBytes = rows <= 1 << 16 ? 2 : 4;
+        checkLength(name, "outlier column offsets", c.outlierColumnStart(), 4 * (cols + 1),
+                cols + " columns need " + (cols + 1) + " int32 offsets = " + 4 * (cols + 1) + " bytes");
+        checkLength(name, "outlier rows", c.outlierRows(), indexBytes * k, k + " outliers in " + rows + " rows need "
+                + (indexBytes == 2 ? "a uint16" : "an int32") + " row each = " + indexBytes * k + " bytes");
+        if (c.outlierValues().encoding() != NumberEncoding.FP16) {
+            throw problem(name, "outlier values are stored as " + c.outlierValues().encoding() + ", CLAQ stores FP16");
+        }
+        checkLength(name, "outlier values", c.outlierValues().part(), 2 * k,
+                k + " outliers need an FP16 value each = " + 2 * k + " bytes");
     }
 
     /** A group index exists only for INT groups and holds one int32 per column; its values are checked on reading. */

@@ -39,7 +39,16 @@ final class ManifestJson {
     private static final String SOURCE_MODEL = "sourceModel";
     private static final String METADATA = "metadata";
     private static final String QUANTIZED = "quantizedTensors";
+    private static final String CLAQ = "claqTensors";
     private static final String FLOATS = "floatTensors";
+    private static final String CLAQ_FORMAT = "claq";
+    private static final String BITS_PER_WEIGHT = "bitsPerWeight";
+    private static final String OUTLIERS = "outliers";
+    private static final String WIDTHS = "widths";
+    private static final String CODEBOOKS = "codebooks";
+    private static final String OUTLIER_COLUMN_START = "outlierColumnStart";
+    private static final String OUTLIER_ROWS = "outlierRows";
+    private static final String OUTLIER_VALUES = "outlierValues";
     private static final String NAME = "name";
     private static final String SHAPE = "shape";
     private static final String SPEC = "spec";
@@ -69,7 +78,7 @@ final class ManifestJson {
     static byte[] write(Manifest m) {
         ObjectNode root = MAPPER.createObjectNode();
         root.put(FORMAT, ModelFileFormat.FORMAT_NAME);
-        root.put(FORMAT_VERSION, ModelFileFormat.FORMAT_VERSION);
+        root.put(FORMAT_VERSION, ModelFileFormat.versionFor(!m.claq().isEmpty()));
         root.put(TOOL_VERSION, m.toolVersion());
         root.put(SOURCE_MODEL, m.sourceModel());
         ObjectNode metadata = root.putObject(METADATA);
@@ -90,6 +99,12 @@ final class ManifestJson {
                 writePart(t.putObject(GROUP_INDEX), q.groupIndex());
             }
         }
+        if (!m.claq().isEmpty()) {
+            ArrayNode claq = root.putArray(CLAQ);
+            for (Manifest.ClaqEntry c : m.claq()) {
+                writeClaq(claq.addObject(), c);
+            }
+        }
         ArrayNode floats = root.putArray(FLOATS);
         for (Manifest.FloatEntry f : m.floats()) {
             ObjectNode t = floats.addObject();
@@ -101,6 +116,22 @@ final class ManifestJson {
             return WRITER.writeValueAsBytes(root);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot serialize a JSON tree", e);
+        }
+    }
+
+    private static void writeClaq(ObjectNode t, Manifest.ClaqEntry c) {
+        t.put(NAME, c.name());
+        writeShape(t.putArray(SHAPE), c.shape());
+        t.put(FORMAT, CLAQ_FORMAT);
+        t.put(BITS_PER_WEIGHT, c.bitsPerWeight());
+        t.put(OUTLIERS, c.outliers());
+        writePart(t.putObject(WIDTHS), c.widths());
+        writeArrayPart(t.putObject(CODEBOOKS), c.codebooks());
+        writePart(t.putObject(CODES), c.codes());
+        if (c.outlierColumnStart() != null) {
+            writePart(t.putObject(OUTLIER_COLUMN_START), c.outlierColumnStart());
+            writePart(t.putObject(OUTLIER_ROWS), c.outlierRows());
+            writeArrayPart(t.putObject(OUTLIER_VALUES), c.outlierValues());
         }
     }
 
@@ -141,8 +172,10 @@ final class ManifestJson {
             throw errors.corrupt("manifest.json cannot be parsed: " + e.getMessage(), e);
         }
         Fields root = new Fields(tree, "manifest.json", msg -> errors.corrupt("manifest.json: " + msg));
-        checkFormat(root, errors);
-        root.allowOnly(Set.of(FORMAT, FORMAT_VERSION, TOOL_VERSION, SOURCE_MODEL, METADATA, QUANTIZED, FLOATS));
+        int version = checkFormat(root, errors);
+        root.allowOnly(version == ModelFileFormat.VERSION_WITHOUT_CLAQ
+                ? Set.of(FORMAT, FORMAT_VERSION, TOOL_VERSION, SOURCE_MODEL, METADATA, QUANTIZED, FLOATS)
+                : Set.of(FORMAT, FORMAT_VERSION, TOOL_VERSION, SOURCE_MODEL, METADATA, QUANTIZED, CLAQ, FLOATS));
         String toolVersion = root.text(TOOL_VERSION);
         String sourceModel = root.text(SOURCE_MODEL);
         SortedMap<String, String> metadata = new TreeMap<>();
@@ -156,15 +189,23 @@ final class ManifestJson {
         for (int i = 0; i < quantizedArray.size(); i++) {
             quantized.add(readQuantized(root.element(quantizedArray, QUANTIZED, i), errors));
         }
+        List<Manifest.ClaqEntry> claq = new ArrayList<>();
+        if (version != ModelFileFormat.VERSION_WITHOUT_CLAQ) {
+            ArrayNode claqArray = root.array(CLAQ);
+            for (int i = 0; i < claqArray.size(); i++) {
+                claq.add(readClaq(root.element(claqArray, CLAQ, i), errors));
+            }
+        }
         List<Manifest.FloatEntry> floats = new ArrayList<>();
         ArrayNode floatArray = root.array(FLOATS);
         for (int i = 0; i < floatArray.size(); i++) {
             floats.add(readFloat(root.element(floatArray, FLOATS, i), errors));
         }
-        return new Manifest(toolVersion, sourceModel, metadata, quantized, floats);
+        return new Manifest(toolVersion, sourceModel, metadata, quantized, claq, floats);
     }
 
-    private static void checkFormat(Fields root, FileErrors errors) {
+    /** The format version, once the format name is checked and the version is one this reader reads. */
+    private static int checkFormat(Fields root, FileErrors errors) {
         JsonNode format = root.node.get(FORMAT);
         if (format == null || !format.isTextual()) {
             throw errors.corrupt("manifest.json has no format name: not a quant4j model file");
@@ -184,10 +225,11 @@ final class ManifestJson {
                     + ModelFileFormat.FORMAT_VERSION + ")" + (tool != null && tool.isTextual()
                     ? "; it was written by quant4j " + tool.textValue() : "") + ": upgrade quant4j to read it");
         }
-        if (v != ModelFileFormat.FORMAT_VERSION) {
-            throw errors.corrupt("unknown format version " + v + " (this reader supports version "
-                    + ModelFileFormat.FORMAT_VERSION + ")");
+        if (v < ModelFileFormat.VERSION_WITHOUT_CLAQ) {
+            throw errors.corrupt("unknown format version " + v + " (this reader supports versions "
+                    + ModelFileFormat.VERSION_WITHOUT_CLAQ + " to " + ModelFileFormat.FORMAT_VERSION + ")");
         }
+        return v;
     }
 
     private static Manifest.QuantizedEntry readQuantized(Fields t, FileErrors errors) {
@@ -204,6 +246,28 @@ final class ManifestJson {
         return new Manifest.QuantizedEntry(name, shape, spec, globalScale, codes, scales, zeros, groupIndex);
     }
 
+    private static Manifest.ClaqEntry readClaq(Fields t, FileErrors errors) {
+        String name = t.text(NAME);
+        Fields f = t.withErrors(msg -> errors.corruptTensor(name, "manifest.json: " + msg));
+        f.allowOnly(Set.of(NAME, SHAPE, FORMAT, BITS_PER_WEIGHT, OUTLIERS, WIDTHS, CODEBOOKS, CODES,
+                OUTLIER_COLUMN_START, OUTLIER_ROWS, OUTLIER_VALUES));
+        long[] shape = f.shape(SHAPE);
+        String format = f.text(FORMAT);
+        if (!format.equals(CLAQ_FORMAT)) {
+            throw f.error.apply("a CLAQ tensor has format '" + format + "', expected '" + CLAQ_FORMAT + "'");
+        }
+        double bitsPerWeight = f.finiteDouble(BITS_PER_WEIGHT);
+        long outliers = f.nonNegativeLong(OUTLIERS);
+        Manifest.Part widths = f.object(WIDTHS).part(false);
+        Manifest.ArrayPart codebooks = f.object(CODEBOOKS).arrayPart();
+        Manifest.Part codes = f.object(CODES).part(false);
+        Manifest.Part columns = f.node.has(OUTLIER_COLUMN_START) ? f.object(OUTLIER_COLUMN_START).part(false) : null;
+        Manifest.Part rows = f.node.has(OUTLIER_ROWS) ? f.object(OUTLIER_ROWS).part(false) : null;
+        Manifest.ArrayPart values = f.node.has(OUTLIER_VALUES) ? f.object(OUTLIER_VALUES).arrayPart() : null;
+        return new Manifest.ClaqEntry(name, shape, bitsPerWeight, outliers, widths, codebooks, codes, columns, rows,
+                values);
+    }
+
     private static Manifest.FloatEntry readFloat(Fields t, FileErrors errors) {
         String name = t.text(NAME);
         Fields f = t.withErrors(msg -> errors.corruptTensor(name, "manifest.json: " + msg));
@@ -215,7 +279,7 @@ final class ManifestJson {
     private static final class Fields {
         final ObjectNode node;
         private final String where;
-        private final Function<String, CorruptFileException> error;
+        final Function<String, CorruptFileException> error;
 
         Fields(JsonNode node, String where, Function<String, CorruptFileException> error) {
             if (node == null || !node.isObject()) {
@@ -270,6 +334,15 @@ final class ManifestJson {
                 throw error.apply("field '" + field + "' of " + where + " is not a finite number: " + v);
             }
             return f;
+        }
+
+        double finiteDouble(String field) {
+            JsonNode v = require(field);
+            double d = v.isNumber() ? Double.parseDouble(v.asText()) : Double.NaN;
+            if (!Double.isFinite(d)) {
+                throw error.apply("field '" + field + "' of " + where + " is not a finite number: " + v);
+            }
+            return d;
         }
 
         long[] shape(String field) {

@@ -17,9 +17,11 @@ import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
+import org.quant4j.core.ClaqTensor;
 import org.quant4j.core.EncodedArray;
 import org.quant4j.core.FloatTensor;
 import org.quant4j.core.InvalidTensorException;
+import org.quant4j.core.NumberEncoding;
 import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.QuantizedTensor;
@@ -97,6 +99,9 @@ public final class ModelFileReader {
             for (Manifest.QuantizedEntry q : manifest.quantized()) {
                 model.addQuantized(q.name(), quantized(q));
             }
+            for (Manifest.ClaqEntry c : manifest.claq()) {
+                model.addClaq(c.name(), claq(c));
+            }
             for (Manifest.FloatEntry f : manifest.floats()) {
                 byte[] data = blob(f.name(), "data", f.data());
                 float[] values = new float[data.length / 4];
@@ -136,6 +141,56 @@ public final class ModelFileReader {
             } catch (QuantizationException e) {
                 throw errors.corruptTensor(q.name(), e.getMessage());
             }
+        }
+
+        /**
+         * A CLAQ tensor, each part checked against the others: widths in 1..8, codebook and code lengths those
+         * widths give, then (by {@link ClaqTensor}'s constructor) outlier offsets from 0, non-decreasing, within the
+         * outlier count, and rows strictly increasing below the row count within each column.
+         */
+        private ClaqTensor claq(Manifest.ClaqEntry c) throws IOException {
+            byte[] widths = blob(c.name(), "widths", c.widths());
+            int rows = Math.toIntExact(c.shape().length <= 1 ? 1 : c.shape()[0]);
+            long centroids = 0;
+            long codeBytes = 0;
+            for (int j = 0; j < widths.length; j++) {
+                if (widths[j] < 1 || widths[j] > 8) {
+                    throw errors.corruptTensor(c.name(), "column " + j + " has code width " + widths[j]
+                            + ", expected 1..8");
+                }
+                centroids += 1 << widths[j];
+                codeBytes += ClaqTensor.columnCodeBytes(rows, widths[j]);
+            }
+            if (c.codebooks().part().bytes() != 2 * centroids || c.codes().bytes() != codeBytes) {
+                throw errors.corruptTensor(c.name(), "codebooks take " + c.codebooks().part().bytes()
+                        + " bytes and codes " + c.codes().bytes() + ", but the column widths need " + centroids
+                        + " FP16 centroids = " + 2 * centroids + " bytes and " + codeBytes + " code bytes for "
+                        + rows + " rows");
+            }
+            EncodedArray codebooks = array(c.name(), "codebooks", c.codebooks(), centroids);
+            byte[] codes = blob(c.name(), "codes", c.codes());
+            int cols = widths.length;
+            int[] columnStart = new int[cols + 1];
+            int[] outlierRows = new int[0];
+            EncodedArray values = EncodedArray.fromBytes(NumberEncoding.FP16, 16, 0, new byte[0]);
+            if (c.outliers() > 0) {
+                columnStart = ints(blob(c.name(), "outlier column offsets", c.outlierColumnStart()));
+                byte[] rowBytes = blob(c.name(), "outlier rows", c.outlierRows());
+                outlierRows = rows <= 1 << 16 ? uint16s(rowBytes) : ints(rowBytes); // as ClaqTensor.outlierIndexBytes
+                values = array(c.name(), "outlier values", c.outlierValues(), c.outliers());
+            }
+            try {
+                return new ClaqTensor(c.shape(), widths, codebooks, codes, columnStart, outlierRows, values);
+            } catch (QuantizationException e) {
+                throw errors.corruptTensor(c.name(), e.getMessage());
+            }
+        }
+
+        private static int[] uint16s(byte[] littleEndian) {
+            int[] values = new int[littleEndian.length / 2];
+            ByteBuffer b = ByteBuffer.wrap(littleEndian).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < values.length; i++) values[i] = b.getShort(2 * i) & 0xFFFF;
+            return values;
         }
 
         private static int[] ints(byte[] littleEndian) {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 import java.util.zip.CRC32;
+import org.quant4j.core.ClaqTensor;
 import org.quant4j.core.EncodedArray;
 import org.quant4j.core.FloatTensor;
 import org.quant4j.core.InvalidTensorException;
@@ -56,6 +57,11 @@ public final class ModelFileWriter {
                     zeros, groupIndex));
             index++;
         }
+        List<Manifest.ClaqEntry> claq = new ArrayList<>();
+        index = 0;
+        for (Map.Entry<String, ClaqTensor> e : model.claqTensors().entrySet()) {
+            claq.add(claqEntry(blobs, index++, e.getKey(), e.getValue()));
+        }
         List<Manifest.FloatEntry> floats = new ArrayList<>();
         index = 0;
         for (Map.Entry<String, FloatTensor> e : model.floatTensors().entrySet()) {
@@ -64,7 +70,8 @@ public final class ModelFileWriter {
                     blob(blobs, ModelFileFormat.floatEntry(index), littleEndian(t.data()))));
             index++;
         }
-        Manifest manifest = new Manifest(ToolVersion.VERSION, model.sourceModel(), model.metadata(), quantized, floats);
+        Manifest manifest = new Manifest(ToolVersion.VERSION, model.sourceModel(), model.metadata(), quantized, claq,
+                floats);
         try {
             ManifestChecks.check(manifest);
         } catch (InvalidTensorException e) {
@@ -75,6 +82,24 @@ public final class ModelFileWriter {
         entries.add(new SealedZipWriter.Entry(ModelFileFormat.MANIFEST_ENTRY, json, crc32(json)));
         entries.addAll(blobs);
         return entries;
+    }
+
+    /** A CLAQ tensor's blobs; the outlier parts only when it has outliers (as {@code storageBytes} counts them). */
+    private static Manifest.ClaqEntry claqEntry(List<SealedZipWriter.Entry> blobs, int index, String name, ClaqTensor t) {
+        Manifest.Part widths = blob(blobs, ModelFileFormat.claqEntry(index, "widths"), t.columnBits());
+        Manifest.ArrayPart codebooks = arrayBlob(blobs, ModelFileFormat.claqEntry(index, "codebooks"), t.codebooks());
+        Manifest.Part codes = blob(blobs, ModelFileFormat.claqEntry(index, "codes"), t.codes());
+        Manifest.Part columns = null;
+        Manifest.Part rows = null;
+        Manifest.ArrayPart values = null;
+        if (t.outlierCount() > 0) {
+            columns = blob(blobs, ModelFileFormat.claqEntry(index, "ocols"), littleEndian(t.outlierColumnStart()));
+            rows = blob(blobs, ModelFileFormat.claqEntry(index, "orows"),
+                    t.outlierIndexBytes() == 2 ? littleEndianUint16(t.outlierRows()) : littleEndian(t.outlierRows()));
+            values = arrayBlob(blobs, ModelFileFormat.claqEntry(index, "ovalues"), t.outlierValues());
+        }
+        return new Manifest.ClaqEntry(name, t.shape(), t.bitsPerWeight(), t.outlierCount(), widths, codebooks, codes,
+                columns, rows, values);
     }
 
     private static Manifest.Part blob(List<SealedZipWriter.Entry> blobs, String name, byte[] data) {
@@ -96,6 +121,13 @@ public final class ModelFileWriter {
     private static byte[] littleEndian(int[] values) {
         ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         b.asIntBuffer().put(values);
+        return b.array();
+    }
+
+    /** Values in 0..65535 as little-endian unsigned 16-bit integers. */
+    private static byte[] littleEndianUint16(int[] values) {
+        ByteBuffer b = ByteBuffer.allocate(2 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int v : values) b.putShort((short) v);
         return b.array();
     }
 

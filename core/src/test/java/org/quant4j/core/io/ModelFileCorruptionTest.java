@@ -35,16 +35,28 @@ class ModelFileCorruptionTest {
 
     private record Blob(String entry, String tensor, int start, int end) {}
 
+    /** The model whose file is damaged; {@link ModelFileClaqCorruptionTest} uses one with CLAQ tensors. */
+    QuantizedModel model() {
+        return TestModels.tiny(11);
+    }
+
     @BeforeEach
     void writeSmallModel() throws IOException {
-        QuantizedModel model = TestModels.tiny(11);
+        QuantizedModel model = model();
         original = dir.resolve("model.q4j");
         ModelFileWriter.write(original, model);
         bytes = Files.readAllBytes(original);
         Map<String, String> tensorOfEntry = new TreeMap<>();
         int i = 0;
         for (String name : model.quantizedTensors().keySet()) {
-            for (String part : List.of("codes", "scales", "zeros")) tensorOfEntry.put("quantized/" + i + "." + part, name);
+            for (String part : List.of("codes", "scales", "zeros", "gidx")) tensorOfEntry.put("quantized/" + i + "." + part, name);
+            i++;
+        }
+        i = 0;
+        for (String name : model.claqTensors().keySet()) {
+            for (String part : List.of("widths", "codebooks", "codes", "ocols", "orows", "ovalues")) {
+                tensorOfEntry.put("claq/" + i + "." + part, name);
+            }
             i++;
         }
         i = 0;
@@ -56,6 +68,7 @@ class ModelFileCorruptionTest {
     private void locateBlobs(Map<String, String> tensorOfEntry) {
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         int at = 0;
+        int entries = 0;
         while (b.getInt(at) == 0x04034b50) {
             int size = b.getInt(at + 18);
             int nameLength = b.getShort(at + 26) & 0xFFFF;
@@ -66,8 +79,9 @@ class ModelFileCorruptionTest {
                 blobs.add(new Blob(name, tensorOfEntry.get(name), data, data + size));
             }
             at = data + size;
+            entries++;
         }
-        assertThat(blobs).hasSize(tensorOfEntry.size() - 2); // two of the three quantized tensors are symmetric
+        assertThat(blobs).as("every entry but the manifest is a tensor's blob").hasSize(entries - 1).isNotEmpty();
     }
 
     @Test
@@ -96,6 +110,18 @@ class ModelFileCorruptionTest {
             }
         }
         assertThat(namedByTensor).isEqualTo(2 * blobs.stream().mapToInt(b -> b.end() - b.start()).sum());
+    }
+
+    byte[] bytes() {
+        return bytes;
+    }
+
+    List<String> blobEntries() {
+        return blobs.stream().map(Blob::entry).toList();
+    }
+
+    int blobStart(String entry) {
+        return blobs.stream().filter(b -> b.entry().equals(entry)).findFirst().orElseThrow().start();
     }
 
     private Blob blobAt(int offset) {

@@ -49,8 +49,8 @@ class ModelFileManifestTest {
 
     @Test
     void aNewerFormatVersionAsksForAnUpgrade() throws IOException {
-        Path file = craft(m -> m.put("formatVersion", 2).put("toolVersion", "9.0.0"));
-        rejects(file, "format version 2 is newer than this reader supports (version 1)", "written by quant4j 9.0.0",
+        Path file = craft(m -> m.put("formatVersion", 3).put("toolVersion", "9.0.0"));
+        rejects(file, "format version 3 is newer than this reader supports (version 2)", "written by quant4j 9.0.0",
                 "upgrade quant4j");
     }
 

@@ -2,6 +2,7 @@ package org.quant4j.core.io;
 
 import java.util.Random;
 import org.quant4j.core.BitPacker;
+import org.quant4j.core.ClaqTensor;
 import org.quant4j.core.EncodedArray;
 import org.quant4j.core.Format;
 import org.quant4j.core.FloatTensor;
@@ -44,6 +45,66 @@ final class TestModels {
                 .addQuantized("b.weight", tensor(r, QuantSpec.ternary(), 1f, 3, 7))
                 .addQuantized("c.weight", tensor(r, QuantSpec.fp8E5M2(), 0.375f, 2, 5))
                 .build();
+    }
+
+    /**
+     * A model of about 3.5 KB with CLAQ tensors for exhaustive corruption tests: one quantized tensor, a CLAQ tensor
+     * with outliers ("claq.a", [10, 3], widths 2, 3, 4), one without ("claq.b", [6, 2], widths 1 and 2), one fp32.
+     */
+    static QuantizedModel withClaq(long seed) {
+        Random r = new Random(seed);
+        return QuantizedModel.builder().sourceModel("test/claq").metadata("method", "claq")
+                .addQuantized("q.weight", tensor(r, QuantSpec.integer(4, true, Granularity.perChannel()), 1f, 1, 8))
+                .addClaq("claq.a", claq(r, 10, new byte[] {2, 3, 4}, 4))
+                .addClaq("claq.b", claq(r, 6, new byte[] {1, 2}, 0))
+                .addFloat("claq.bias", floats(r, 3))
+                .build();
+    }
+
+    /**
+     * A CLAQ tensor of {@code rows × widths.length} with random codes and FP16 centroids and {@code outliers}
+     * outliers at distinct random positions.
+     */
+    static ClaqTensor claq(Random r, int rows, byte[] widths, int outliers) {
+        int cols = widths.length;
+        int centroids = 0;
+        int codeBytes = 0;
+        for (byte b : widths) {
+            centroids += 1 << b;
+            codeBytes += (int) ClaqTensor.columnCodeBytes(rows, b);
+        }
+        float[] codebooks = new float[centroids];
+        for (int i = 0; i < centroids; i++) codebooks[i] = NumberEncodings.round(NumberEncoding.FP16, (float) r.nextGaussian());
+        byte[] codes = new byte[codeBytes];
+        byte[] column = new byte[rows];
+        for (int j = 0, at = 0; j < cols; j++) {
+            for (int i = 0; i < rows; i++) column[i] = (byte) r.nextInt(1 << widths[j]);
+            BitPacker.pack(column, 0, rows, widths[j], codes, at);
+            at += (int) ClaqTensor.columnCodeBytes(rows, widths[j]);
+        }
+        boolean[][] chosen = new boolean[cols][rows];
+        for (int k = 0; k < outliers; ) {
+            int j = r.nextInt(cols);
+            int i = r.nextInt(rows);
+            if (!chosen[j][i]) {
+                chosen[j][i] = true;
+                k++;
+            }
+        }
+        int[] start = new int[cols + 1];
+        int[] outlierRows = new int[outliers];
+        float[] values = new float[outliers];
+        for (int j = 0, k = 0; j < cols; j++) {
+            for (int i = 0; i < rows; i++) {
+                if (chosen[j][i]) {
+                    outlierRows[k] = i;
+                    values[k++] = NumberEncodings.round(NumberEncoding.FP16, (float) (10 * r.nextGaussian()));
+                }
+            }
+            start[j + 1] = k;
+        }
+        return new ClaqTensor(new long[] {rows, cols}, widths, EncodedArray.encode(NumberEncoding.FP16, 16, codebooks),
+                codes, start, outlierRows, EncodedArray.encode(NumberEncoding.FP16, 16, values));
     }
 
     /** Random codes and scales for {@code spec}; asymmetric INT gets UINT zero points. */

@@ -54,28 +54,52 @@ public final class QatReport {
                 LocalDate.now());
     }
 
-    /** Per network and width: test accuracy of fp32, PTQ RTN and QAT (reloaded models), and the differences. */
+    /**
+     * Per network and width: test accuracy of fp32, PTQ RTN and QAT (reloaded models), and the differences; when the
+     * rows hold an fp32 network fine-tuned as QAT fine-tunes, its accuracy and "QAT − fp32 fine-tuned" too.
+     */
     public static String summaryTable(List<QatResultRow> rows) {
-        StringBuilder md = new StringBuilder("| network | weights (per channel) | activations | fp32 | PTQ RTN | QAT "
-                + "| QAT − fp32 | QAT − RTN |\n|---|---|---|---|---|---|---|---|\n");
+        boolean tuned = rows.stream().anyMatch(r -> r.method().equals(QatResultRow.FP32_FINE_TUNED));
+        StringBuilder md = new StringBuilder("| network | weights (per channel) | activations | fp32 | "
+                + (tuned ? "fp32 fine-tuned | " : "") + "PTQ RTN | QAT | QAT − fp32 | " + (tuned ? "QAT − fp32 fine-tuned | " : "")
+                + "QAT − RTN |\n|---|---|---|---|---|---|---|---|" + (tuned ? "---|---|" : "") + "\n");
         for (QatResultRow fp32 : rows) {
             if (!fp32.method().equals(QatResultRow.FP32)) {
                 continue;
             }
+            QatResultRow fineTuned = find(rows, fp32.network(), QatResultRow.FP32_FINE_TUNED, "fp32");
             for (QatResultRow ptq : rows) {
                 if (!ptq.network().equals(fp32.network()) || !ptq.method().equals(QatResultRow.PTQ)) {
                     continue;
                 }
-                QatResultRow qat = rows.stream().filter(r -> r.network().equals(ptq.network())
-                        && r.method().equals(QatResultRow.QAT) && r.weights().equals(ptq.weights())).findFirst().orElse(null);
-                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2f | %.2f | %s | %s | %s |%n", fp32.network(),
-                        ptq.weights(), ptq.activations(), 100 * fp32.accuracy(), 100 * ptq.accuracy(),
-                        qat == null ? "–" : String.format(Locale.ROOT, "%.2f", 100 * qat.accuracy()),
-                        qat == null ? "–" : String.format(Locale.ROOT, "%+.2f", 100 * (qat.accuracy() - fp32.accuracy())),
-                        qat == null ? "–" : String.format(Locale.ROOT, "%+.2f", 100 * (qat.accuracy() - ptq.accuracy()))));
+                QatResultRow qat = find(rows, ptq.network(), QatResultRow.QAT, ptq.weights());
+                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2f | ", fp32.network(), ptq.weights(),
+                        ptq.activations(), 100 * fp32.accuracy()));
+                if (tuned) {
+                    md.append(percent(fineTuned)).append(" | ");
+                }
+                md.append(String.format(Locale.ROOT, "%.2f | %s | %s | ", 100 * ptq.accuracy(), percent(qat),
+                        difference(qat, fp32)));
+                if (tuned) {
+                    md.append(difference(qat, fineTuned)).append(" | ");
+                }
+                md.append(difference(qat, ptq)).append(" |\n");
             }
         }
         return md.toString();
+    }
+
+    private static QatResultRow find(List<QatResultRow> rows, String network, String method, String weights) {
+        return rows.stream().filter(r -> r.network().equals(network) && r.method().equals(method)
+                && r.weights().equals(weights)).findFirst().orElse(null);
+    }
+
+    private static String percent(QatResultRow row) {
+        return row == null ? "–" : String.format(Locale.ROOT, "%.2f", 100 * row.accuracy());
+    }
+
+    private static String difference(QatResultRow a, QatResultRow b) {
+        return a == null || b == null ? "–" : String.format(Locale.ROOT, "%+.2f", 100 * (a.accuracy() - b.accuracy()));
     }
 
     private static String detailTable(List<QatResultRow> rows) {

@@ -4,7 +4,7 @@ package org.quant4j.examples.qat;
  * One measured model of the QAT example.
  *
  * @param network           e.g. {@code LeNet-5}
- * @param method            {@code fp32}, {@code PTQ RTN} or {@code QAT}
+ * @param method            {@code fp32}, {@code fp32 fine-tuned}, {@code PTQ RTN} or {@code QAT}
  * @param weights           the weight width ({@code fp32}, {@code int8}, ... {@code ternary})
  * @param activations       {@code int8} or {@code fp32}
  * @param bitsPerWeight     true bits per weight of the model file's weights, scales included (32 for fp32)
@@ -18,6 +18,8 @@ public record QatResultRow(String network, String method, String weights, String
                            long fileBytes, double accuracy, double fakeQuantAccuracy, double maxOutputDiff,
                            double seconds) {
     public static final String FP32 = "fp32";
+    /** fp32 trained further exactly as QAT fine-tunes, without quantization (the table's fair baseline). */
+    public static final String FP32_FINE_TUNED = "fp32 fine-tuned";
     public static final String PTQ = "PTQ RTN";
     public static final String QAT = "QAT";
 }

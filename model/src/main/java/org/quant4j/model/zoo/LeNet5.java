@@ -2,17 +2,12 @@ package org.quant4j.model.zoo;
 
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
-import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
  * A LeNet-5 style CNN for 28×28 digits (LeCun et al. 1998, "Gradient-based learning applied to
@@ -31,11 +26,7 @@ public final class LeNet5 {
 
     /** The configuration: He-initialised weights from {@code seed}, Adam with learning rate {@code learningRate}. */
     public static MultiLayerConfiguration configuration(long seed, double learningRate) {
-        return new NeuralNetConfiguration.Builder()
-                .seed(seed)
-                .updater(new Adam(learningRate))
-                .weightInit(WeightInit.RELU)
-                .list()
+        return ZooBuilders.reluAdam(seed, learningRate)
                 .layer(new ConvolutionLayer.Builder(5, 5).nOut(6).padding(2, 2)
                         .convolutionMode(ConvolutionMode.Truncate).activation(Activation.RELU).build())
                 .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
@@ -43,8 +34,7 @@ public final class LeNet5 {
                 .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
                 .layer(new DenseLayer.Builder().nOut(120).activation(Activation.RELU).build())
                 .layer(new DenseLayer.Builder().nOut(84).activation(Activation.RELU).build())
-                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10)
-                        .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build())
+                .layer(ZooBuilders.digitOutput())
                 .setInputType(InputType.convolutionalFlat(28, 28, 1))
                 .build();
     }
@@ -56,8 +46,6 @@ public final class LeNet5 {
 
     /** An initialised network. */
     public static MultiLayerNetwork network(long seed, double learningRate) {
-        MultiLayerNetwork net = new MultiLayerNetwork(configuration(seed, learningRate));
-        net.init();
-        return net;
+        return ZooBuilders.initialised(configuration(seed, learningRate));
     }
 }
