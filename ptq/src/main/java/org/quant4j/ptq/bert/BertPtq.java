@@ -77,7 +77,7 @@ public final class BertPtq {
     public static final String MODEL_NAME = "all-MiniLM-L6-v2";
     public static final List<String> METHODS = List.of("rtn", "gptq", "hqq", "awq", "claq");
     public static final int DEFAULT_MAX_TOKENS = 128;
-    public static final int DEFAULT_AWQ_LOSS_SEQUENCES = 32;
+    public static final int DEFAULT_AWQ_LOSS_SEQUENCES = 16;
     /** Calibration passages per forward. */
     static final int BATCH = 16;
 
@@ -223,7 +223,8 @@ public final class BertPtq {
     }
 
     private LayerStats newStats(LinearTarget t, Run run) {
-        return new LayerStats(t.name(), t.inFeatures(), reservoirRows, seed + run.targetIndex(t));
+        boolean hessian = awq != null || claq != null || solver.needsCalibration();
+        return new LayerStats(t.name(), t.inFeatures(), reservoirRows, seed + run.targetIndex(t), hessian);
     }
 
     private void sequentialLayer(Run run, CalibrationSet calib, int layer, List<LinearTarget> layerTargets) {
@@ -497,11 +498,12 @@ public final class BertPtq {
                     .metadata("calibration", calibrationDescription).metadata("seed", Long.toString(seed))
                     .metadata("groupFallback", groupFallback.name())
                     .metadata("sequential", Boolean.toString(awq == null && sequential));
-            if (!claqTensors.isEmpty()) {
-                throw new QuantizationException("CLAQ tensors cannot be stored in a QuantizedModel yet");
-            }
             for (LinearTarget t : targets) {
-                b.addQuantized(t.name(), tensors.get(t.name()));
+                if (claqTensors.containsKey(t.name())) {
+                    b.addClaq(t.name(), claqTensors.get(t.name()));
+                } else {
+                    b.addQuantized(t.name(), tensors.get(t.name()));
+                }
                 float[] s = inputScales.get(t.name());
                 if (s != null) {
                     b.addFloat(t.name() + "/input_scale", new FloatTensor(new long[] {s.length}, s.clone()));
@@ -609,7 +611,7 @@ public final class BertPtq {
             return this;
         }
 
-        /** Calibration passages AWQ's Q/K/V attention loss runs on (default 32). */
+        /** Calibration passages AWQ's Q/K/V attention loss runs on (default {@value #DEFAULT_AWQ_LOSS_SEQUENCES}). */
         public Builder awqLossSequences(int passages) {
             if (passages < 1) {
                 throw new IllegalArgumentException("AWQ loss passages must be >= 1, got " + passages);
