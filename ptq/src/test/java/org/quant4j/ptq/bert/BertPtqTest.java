@@ -31,12 +31,12 @@ import org.quant4j.ptq.ClaqParams;
 import org.quant4j.ptq.pipeline.LayerReport;
 
 /**
- * {@link BertPtq} on the real all-MiniLM-L6-v2 with 16 real calibration passages (SOTU) and 100 held-out
+ * {@link BertPtq} on the real all-MiniLM-L6-v2 with 8 real calibration passages (SOTU) and 100 held-out
  * evaluation sentences: GPTQ against RTN target by target on identical inputs, AWQ against RTN on
  * sentence embeddings, AWQ's scale folding alone, the model file's content and reload, bad input.
  */
 class BertPtqTest {
-    private static final int PASSAGES = 16;
+    private static final int PASSAGES = 8;
     private static final QuantSpec INT4_G128_ASYM = QuantSpec.builder().bits(4).groupSize(128).asymmetric().build();
 
     static List<String> calibration;
