@@ -35,6 +35,7 @@ public final class LayerStats {
     private final SplittableRandom random;
     private final double[] absSum;
     private final float[] reservoir;
+    private final boolean withHessian;
     private String layer;
     private INDArray hessian;
     private long rows;
@@ -51,6 +52,15 @@ public final class LayerStats {
      * @param seed          seed of the reservoir's random choices
      */
     public LayerStats(String layer, int inFeatures, int reservoirRows, long seed) {
+        this(layer, inFeatures, reservoirRows, seed, true);
+    }
+
+    /**
+     * @param withHessian false skips the Hessian ({@code n·in²} operations per batch) for users that need only
+     *                    the mean {@code |x|} and the row sample (e.g. measuring a calibration-free solver's error);
+     *                    {@link #hessian()} then throws
+     */
+    public LayerStats(String layer, int inFeatures, int reservoirRows, long seed, boolean withHessian) {
         if (inFeatures < 1) {
             throw new InvalidTensorException(describe(layer) + ": a layer needs at least one input, got " + inFeatures);
         }
@@ -63,6 +73,7 @@ public final class LayerStats {
         this.random = new SplittableRandom(seed);
         this.absSum = new double[inFeatures];
         this.reservoir = new float[Math.multiplyExact(reservoirRows, inFeatures)];
+        this.withHessian = withHessian;
     }
 
     public int inFeatures() {
@@ -93,7 +104,11 @@ public final class LayerStats {
             int m = Math.toIntExact(x.rows());
             if (m > 0) {
                 scan(layer, x, m);
-                accumulateHessian(x, m);
+                if (withHessian) {
+                    accumulateHessian(x, m);
+                } else {
+                    rows += m;
+                }
             }
         } finally {
             if (floats != batch) {
@@ -113,6 +128,9 @@ public final class LayerStats {
      * @throws InvalidTensorException naming the layer if no rows were accumulated
      */
     public INDArray hessian() {
+        if (!withHessian) {
+            throw new IllegalStateException(describe(layer) + ": these statistics were collected without a Hessian");
+        }
         requireRows("a Hessian");
         return hessian.dup('c');
     }

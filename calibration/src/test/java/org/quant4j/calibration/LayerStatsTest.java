@@ -209,4 +209,24 @@ class LayerStatsTest {
         return row;
     }
 
+
+    @Test
+    void withoutTheHessianTheMeansAndTheSampleAreTheSame() {
+        Random random = new Random(3);
+        LayerStats full = new LayerStats("fc", 12, 20, 5L, true);
+        LayerStats light = new LayerStats("fc", 12, 20, 5L, false);
+        for (int b = 0; b < 4; b++) {
+            float[] v = new float[17 * 12];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) random.nextGaussian();
+            }
+            INDArray batch = Nd4j.create(v, new long[] {17, 12}, 'c');
+            full.accumulate("fc", batch);
+            light.accumulate("fc", batch);
+        }
+        assertThat(light.rowCount()).isEqualTo(full.rowCount()).isEqualTo(68);
+        assertThat(light.meanAbs()).containsExactly(full.meanAbs());
+        assertThat(light.sampleRows()).isEqualTo(full.sampleRows());
+        assertThatThrownBy(light::hessian).isInstanceOf(IllegalStateException.class).hasMessageContaining("'fc'");
+    }
 }

@@ -35,18 +35,25 @@ final class PtqCommand implements Command {
 
     @Override
     public String summary() {
-        return "post-training quantization of a DL4J model zip (rtn, gptq, hqq) into a quant4j model file";
+        return "post-training quantization of a DL4J model zip (rtn, gptq, hqq) or of MiniLM (--model minilm: also awq, "
+                + "claq) into a quant4j model file";
     }
 
     @Override
     public Options options() {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("model").hasArg().argName("FILE").required()
-                .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph, ModelSerializer format)").build());
+                .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph, ModelSerializer format), or 'minilm' for "
+                        + "all-MiniLM-L6-v2 (calibrated on State of the Union passages)").build());
         o.addOption(Option.builder("o").longOpt("out").hasArg().argName("FILE").required()
                 .desc("quant4j model file to write (written only if every layer succeeds)").build());
-        o.addOption(Option.builder().longOpt("method").hasArg().argName("rtn|gptq|hqq")
-                .desc("weight solver (default gptq); hqq always uses asymmetric FP16 zero points").build());
+        o.addOption(Option.builder().longOpt("method").hasArg().argName("rtn|gptq|hqq|awq|claq")
+                .desc("weight solver (default gptq); hqq always uses asymmetric FP16 zero points; awq (asymmetric by "
+                        + "default) and claq for minilm only").build());
+        o.addOption(Option.builder().longOpt("claq-bits").hasArg().argName("BITS")
+                .desc("claq: average code bits per weight of its adaptive precision (default 2.5)").build());
+        o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N")
+                .desc("minilm: calibration passages are truncated to N tokens (default 128, at most 512)").build());
         o.addOption(Option.builder().longOpt("bits").hasArg().argName("B").desc("integer bits 2..8 (default 4)").build());
         o.addOption(Option.builder().longOpt("group-size").hasArg().argName("G")
                 .desc("input columns per scale (default 128; -1: one scale per output channel)").build());
@@ -56,9 +63,11 @@ final class PtqCommand implements Command {
                 .desc("layers whose width G does not divide: refuse (default), the largest divisor of the width "
                         + "below G, or one scale per channel").build());
         o.addOption(Option.builder().longOpt("calib").hasArg().argName("DATA")
-                .desc("calibration data: mnist (required by gptq; rtn/hqq use it to measure output error)").build());
+                .desc("calibration data: mnist (required by gptq; rtn/hqq use it to measure output error); minilm "
+                        + "always uses sotu").build());
         o.addOption(Option.builder().longOpt("calib-samples").hasArg().argName("N")
-                .desc("calibration examples: the first N training digits (default " + DEFAULT_CALIB_SAMPLES + ")").build());
+                .desc("calibration examples: the first N training digits (default " + DEFAULT_CALIB_SAMPLES
+                        + "); minilm: N passages of 90 words (default 128)").build());
         o.addOption(Option.builder().longOpt("held-out-samples").hasArg().argName("N")
                 .desc("examples for the output error, the last N training digits (default " + DEFAULT_HELD_OUT_SAMPLES
                         + ")").build());
@@ -70,6 +79,12 @@ final class PtqCommand implements Command {
 
     @Override
     public int run(CommandLine cmd, PrintStream out) throws Exception {
+        if (MiniLmPtq.wanted(cmd.getOptionValue("model"))) {
+            return MiniLmPtq.run(cmd, out);
+        }
+        if (cmd.hasOption("claq-bits") || cmd.hasOption("max-tokens")) {
+            throw new UsageException("--claq-bits and --max-tokens apply to --model minilm only");
+        }
         Path modelFile = Path.of(cmd.getOptionValue("model"));
         Path outFile = Path.of(cmd.getOptionValue("out"));
         String method = cmd.getOptionValue("method", "gptq").toLowerCase(Locale.ROOT);
@@ -128,6 +143,8 @@ final class PtqCommand implements Command {
             case "rtn" -> new Rtn();
             case "gptq" -> Gptq.builder().actOrder(actOrder).build();
             case "hqq" -> new Hqq();
+            case "awq", "claq" -> throw new UsageException(method + " is available for --model minilm only; methods "
+                    + "for DL4J model zips: rtn, gptq, hqq");
             default -> throw new UsageException("unknown --method '" + method + "'; methods: rtn, gptq, hqq");
         };
     }

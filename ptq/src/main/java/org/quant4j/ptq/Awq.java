@@ -169,6 +169,37 @@ public final class Awq implements InputScaledSolver {
         return new GroupResult(scales, List.copyOf(results));
     }
 
+    /** The scale search this solver runs (for pipelines that search the scales of several groups first). */
+    public AwqScaleSearch scaleSearch() {
+        return scaleSearch;
+    }
+
+    /**
+     * Steps 2 and 3 for one layer whose input scales were searched and applied already (AutoAWQ's order for
+     * a transformer block: every group's scales searched and applied, then {@code _search_best_clip}, then
+     * {@code _apply_quant}): the clip search (when {@code clip}) on {@code scaledWeight} with up to
+     * {@code clipRows} rows of {@code x·diag(1/s)}, then round-to-nearest with the clipped ranges.
+     *
+     * @param scaledWeight the weight as it will be stored, {@code [out, in]} (e.g. {@code W·diag(s)}, possibly
+     *                     with rows divided by a later group's scales folded into it); not modified
+     * @param s            the layer's input scales (the stored tensor expects its input divided by them)
+     * @param x            the layer's unscaled input rows {@code [rows, in]}
+     */
+    public LayerResult quantizeScaled(String name, INDArray scaledWeight, float[] s, INDArray x, boolean clip,
+                                      QuantSpec spec) {
+        if (scaledWeight.rank() != 2 || x.rank() != 2 || x.size(1) != scaledWeight.size(1) || s.length != x.size(1)
+                || x.rows() == 0) {
+            throw new InvalidTensorException("layer '" + name + "': AWQ needs an [out, in] weight, [rows, in] inputs and"
+                    + " in scales, got " + Arrays.toString(scaledWeight.shape()) + ", " + Arrays.toString(x.shape())
+                    + ", " + s.length + " scales");
+        }
+        INDArray ws = scaledWeight.castTo(DataType.FLOAT).dup('c');
+        AwqClipSearch.Result clipped = clip ? clipSearch.search(name, ws, clipRows(x, s), spec) : null;
+        AwqGrid grid = AwqGrid.of(name, spec, (int) ws.size(0), (int) ws.size(1));
+        QuantizedTensor tensor = grid.quantize(ws.data().asFloat(), ws.shape(), clipped == null ? null : clipped.clip());
+        return new LayerResult(name, new InputScaledTensor(tensor, s), clipped);
+    }
+
     /** Up to {@code clipRows} rows of {@code x}, evenly strided (AutoAWQ {@code input_feat[:, ::step]}), times {@code 1/s}. */
     private INDArray clipRows(INDArray x, float[] s) {
         long rows = x.rows();

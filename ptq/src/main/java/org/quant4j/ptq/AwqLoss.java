@@ -54,4 +54,37 @@ public interface AwqLoss {
             return sum / rows;
         };
     }
+
+    /**
+     * {@link #outputError} computed from the inputs' second moment instead of the rows:
+     * {@code Σ_i ‖X·(W_i − Ŵ_i)ᵀ‖²_F / rows = Σ_i tr(D_i G D_iᵀ)} with {@code D_i = W_i − Ŵ_i} and
+     * {@code G = XᵀX / rows} ({@code [in, in]}; e.g. half the GPTQ Hessian {@code LayerStats.hessian()}). The
+     * same number as the row form up to rounding, at {@code out·in²} operations per candidate instead of
+     * {@code out·in·rows}.
+     */
+    static AwqLoss gramError(INDArray gram, List<INDArray> weights) {
+        if (gram.rank() != 2 || gram.size(0) != gram.size(1)) {
+            throw new InvalidTensorException("AWQ Gram error needs a square [in, in] matrix, got shape "
+                    + java.util.Arrays.toString(gram.shape()));
+        }
+        INDArray g = gram.castTo(DataType.FLOAT).dup('c');
+        List<INDArray> originals = new ArrayList<>();
+        for (INDArray w : weights) {
+            if (w.rank() != 2 || w.size(1) != g.size(0)) {
+                throw new InvalidTensorException("AWQ Gram error: weight " + java.util.Arrays.toString(w.shape())
+                        + " does not take inputs of width " + g.size(0));
+            }
+            originals.add(w.castTo(DataType.FLOAT));
+        }
+        return candidates -> {
+            double sum = 0;
+            for (int i = 0; i < originals.size(); i++) {
+                try (INDArray difference = originals.get(i).sub(candidates.get(i).castTo(DataType.FLOAT));
+                     INDArray dg = difference.mmul(g)) {
+                    sum += dg.muli(difference).sumNumber().doubleValue();
+                }
+            }
+            return sum;
+        };
+    }
 }

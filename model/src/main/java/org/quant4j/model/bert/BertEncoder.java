@@ -232,6 +232,104 @@ public final class BertEncoder {
         return captured[0];
     }
 
+    /** Number of encoder layers. */
+    public int layerCount() {
+        return layers.size();
+    }
+
+    /**
+     * The embeddings' output (word + token type + position, LayerNorm), the first layer's input, as hidden
+     * states {@code [batch·seq, hidden]} (padding positions included). With {@link #layerForward} this runs
+     * the encoder one layer at a time, e.g. to keep every layer's calibration states for layer-by-layer
+     * quantization.
+     *
+     * @throws ModelInputException as {@link #forward(TokenBatch, ActivationHook)}
+     */
+    public INDArray embeddings(TokenBatch batch) {
+        checkBatch(batch);
+        INDArray x = Nd4j.createUninitialized(DataType.FLOAT, (long) batch.batchSize() * batch.sequenceLength(),
+                config.hiddenSize());
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(SCRATCH, SCRATCH_ID)) {
+            embeddings(batch, x);
+        }
+        return x;
+    }
+
+    /**
+     * Runs encoder layer {@code layer} on hidden states {@code [batch·seq, hidden]} of {@code batch} (the
+     * output of {@link #embeddings} or of the previous layer; not modified) and returns its output, a new
+     * array of the same shape; the hook (may be null) receives the inputs of the layer's targets.
+     *
+     * @throws ModelInputException if {@code layer} is out of range or the hidden states do not match the batch
+     */
+    public INDArray layerForward(int layer, INDArray hidden, TokenBatch batch, ActivationHook hook) {
+        BertLayer l = layer0(layer, hidden, batch);
+        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, hidden.rows(), config.hiddenSize());
+        BertLayer.Pass pass = new BertLayer.Pass(config, batch, hook);
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(SCRATCH, SCRATCH_ID)) {
+            l.forward(contiguous(hidden), out, pass);
+        }
+        return out;
+    }
+
+    /**
+     * Runs encoder layer {@code layer} only as far as the input of its target of role {@code last}, handing
+     * the inputs of the targets up to it to the hook (e.g. the input of {@code FFN_IN} as computed with the
+     * current attention weights).
+     *
+     * @throws ModelInputException as {@link #layerForward}
+     */
+    public void layerInputs(int layer, INDArray hidden, TokenBatch batch, ActivationHook hook, LinearRole last) {
+        BertLayer l = layer0(layer, hidden, batch);
+        BertLayer.Pass pass = new BertLayer.Pass(config, batch, hook);
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(SCRATCH, SCRATCH_ID)) {
+            l.forward(contiguous(hidden), null, pass, java.util.Objects.requireNonNull(last, "last"));
+        }
+    }
+
+    /**
+     * The output of layer {@code layer}'s {@code attention.output.dense} (before its residual and LayerNorm)
+     * on hidden states {@code [batch·seq, hidden]}, computed with the given query, key and value weights
+     * ({@code [hidden, hidden]}, PyTorch layout) instead of the layer's own; the layer's biases and its
+     * attention output weight are used as they are. Returns {@code [batch·seq, hidden]}, padding rows included.
+     *
+     * @throws ModelInputException as {@link #layerForward}, or if a weight is not {@code [hidden, hidden]}
+     */
+    public INDArray attentionOutput(int layer, INDArray hidden, TokenBatch batch, INDArray query, INDArray key,
+                                    INDArray value) {
+        BertLayer l = layer0(layer, hidden, batch);
+        long h = config.hiddenSize();
+        for (INDArray w : new INDArray[] {query, key, value}) {
+            if (w.rank() != 2 || w.size(0) != h || w.size(1) != h) {
+                throw new ModelInputException(source + ": layer " + layer + ": Q/K/V weights must be [" + h + ", " + h
+                        + "], got " + Arrays.toString(w.shape()));
+            }
+        }
+        BertLayer.Pass pass = new BertLayer.Pass(config, batch, null);
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(SCRATCH, SCRATCH_ID)) {
+            return l.attentionProjection(contiguous(hidden), pass, contiguous(query), contiguous(key), contiguous(value))
+                    .detach();
+        }
+    }
+
+    private BertLayer layer0(int layer, INDArray hidden, TokenBatch batch) {
+        if (layer < 0 || layer >= layers.size()) {
+            throw new ModelInputException(source + " has layers 0.." + (layers.size() - 1) + ", not " + layer);
+        }
+        checkBatch(batch);
+        long rows = (long) batch.batchSize() * batch.sequenceLength();
+        if (hidden.rank() != 2 || hidden.rows() != rows || hidden.columns() != config.hiddenSize()) {
+            throw new ModelInputException(source + ": layer " + layer + " takes hidden states [" + rows + ", "
+                    + config.hiddenSize() + "] for " + batch + ", got " + Arrays.toString(hidden.shape()));
+        }
+        return layers.get(layer);
+    }
+
+    private static INDArray contiguous(INDArray a) {
+        return a.dataType() == DataType.FLOAT && a.ordering() == 'c' && a.elementWiseStride() == 1 && !a.isView()
+                ? a : a.castTo(DataType.FLOAT).dup('c');
+    }
+
     /** Sentence embeddings as sentence-transformers computes them: mean pooling over the mask, L2 norm. */
     public INDArray embed(TokenBatch batch) {
         return SentencePooling.normalize(SentencePooling.meanPool(forward(batch), batch));

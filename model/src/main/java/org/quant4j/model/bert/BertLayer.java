@@ -50,17 +50,47 @@ final class BertLayer {
      * outside the current workspace); {@code x} is left unchanged.
      */
     INDArray forward(INDArray x, INDArray out, Pass pass) {
+        return forward(x, out, pass, null);
+    }
+
+    /**
+     * {@link #forward(INDArray, INDArray, Pass)} that stops (returning null) once the input of the dense
+     * layer of role {@code last} has been handed to the pass's hook; {@code last == null} runs the whole layer.
+     */
+    INDArray forward(INDArray x, INDArray out, Pass pass, LinearRole last) {
         pass.observe(query, x);
         pass.observe(key, x);
         pass.observe(value, x);
+        if (last == LinearRole.QUERY || last == LinearRole.KEY || last == LinearRole.VALUE) {
+            return null;
+        }
         INDArray context = attend(query.apply(x), key.apply(x), value.apply(x), pass);
         pass.observe(attentionOutput, context);
+        if (last == LinearRole.ATTENTION_OUTPUT) {
+            return null;
+        }
         INDArray projected = attentionOutput.apply(context);
         INDArray attended = attentionNorm.apply(projected, x, projected);
         pass.observe(ffnIn, attended);
+        if (last == LinearRole.FFN_IN) {
+            return null;
+        }
         INDArray hidden = gelu(ffnIn.apply(attended), pass.config.geluDivisor());
         pass.observe(ffnOut, hidden);
+        if (last == LinearRole.FFN_OUT) {
+            return null;
+        }
         return outputNorm.apply(ffnOut.apply(hidden), attended, out);
+    }
+
+    /**
+     * {@code attention.output.dense(selfAttention(x))} (before the residual and LayerNorm) with the given
+     * query, key and value weights ({@code [hidden, hidden]}, PyTorch layout) in place of the layer's own,
+     * the layer's biases kept: the block AWQ judges the Q/K/V scales on.
+     */
+    INDArray attentionProjection(INDArray x, Pass pass, INDArray wq, INDArray wk, INDArray wv) {
+        INDArray context = attend(query.apply(x, wq), key.apply(x, wk), value.apply(x, wv), pass);
+        return attentionOutput.apply(context);
     }
 
     private static INDArray attend(INDArray q, INDArray k, INDArray v, Pass pass) {

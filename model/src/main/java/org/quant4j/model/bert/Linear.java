@@ -24,8 +24,13 @@ final class Linear {
 
     /** {@code x [n, in] -> [n, out]}. */
     INDArray apply(INDArray x) {
+        return apply(x, weight);
+    }
+
+    /** {@code x [n, in] -> [n, out]} with another weight {@code w [out, in]} and this layer's bias. */
+    INDArray apply(INDArray x, INDArray w) {
         INDArray y = Nd4j.createUninitialized(DataType.FLOAT, x.rows(), target.outFeatures());
-        Nd4j.gemm(x, weight, y, false, true, 1.0, 0.0);
+        Nd4j.gemm(x, w, y, false, true, 1.0, 0.0);
         y.addiRowVector(bias);
         return y;
     }

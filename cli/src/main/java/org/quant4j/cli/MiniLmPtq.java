@@ -1,0 +1,138 @@
+package org.quant4j.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.apache.commons.cli.CommandLine;
+import org.quant4j.core.NumberEncoding;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizationException;
+import org.quant4j.model.bert.MiniLm;
+import org.quant4j.model.data.SotuCorpus;
+import org.quant4j.ptq.ClaqParams;
+import org.quant4j.ptq.bert.BertPtq;
+import org.quant4j.ptq.bert.BertPtqResult;
+import org.quant4j.ptq.pipeline.GroupFallback;
+
+/**
+ * {@code quant4j ptq --model minilm}: all-MiniLM-L6-v2's 36 dense layers quantized layer by layer
+ * ({@link BertPtq}) on State of the Union calibration passages ({@link SotuCorpus}), written as a quant4j
+ * model file (tensors named as the PyTorch {@code state_dict}) and optionally a report directory.
+ */
+final class MiniLmPtq {
+    static final String MODEL = "minilm";
+    private static final double DEFAULT_CLAQ_BITS = 2.5;
+
+    private MiniLmPtq() {}
+
+    static boolean wanted(String model) {
+        return model.toLowerCase(Locale.ROOT).equals(MODEL);
+    }
+
+    static int run(CommandLine cmd, PrintStream out) throws Exception {
+        Path outFile = Path.of(cmd.getOptionValue("out"));
+        String method = cmd.getOptionValue("method", "gptq").toLowerCase(Locale.ROOT);
+        if (!BertPtq.METHODS.contains(method)) {
+            throw new UsageException("unknown --method '" + method + "' for minilm; methods: "
+                    + String.join(", ", BertPtq.METHODS));
+        }
+        if (cmd.hasOption("calib") && !cmd.getOptionValue("calib").equalsIgnoreCase("sotu")) {
+            throw new UsageException("minilm calibrates on State of the Union passages: --calib sotu (or leave it out)");
+        }
+        if (cmd.hasOption("held-out-samples") || cmd.hasOption("act-order")) {
+            throw new UsageException("--held-out-samples and --act-order apply to DL4J model zips, not minilm");
+        }
+        if (cmd.hasOption("claq-bits") && !method.equals("claq")) {
+            throw new UsageException("--claq-bits applies to --method claq only");
+        }
+        if (method.equals("claq") && (cmd.hasOption("bits") || cmd.hasOption("group-size") || cmd.hasOption("asym"))) {
+            throw new UsageException("claq takes its width from --claq-bits (default " + DEFAULT_CLAQ_BITS
+                    + "), not --bits/--group-size/--asym");
+        }
+        int passages = cmd.hasOption("calib-samples") ? SpecOptions.parseInt(cmd, "calib-samples")
+                : SotuCorpus.DEFAULT_CALIBRATION_PASSAGES;
+        if (passages < 1) {
+            throw new UsageException("--calib-samples must be at least 1, got " + passages);
+        }
+        int maxTokens = cmd.hasOption("max-tokens") ? SpecOptions.parseInt(cmd, "max-tokens") : BertPtq.DEFAULT_MAX_TOKENS;
+        long seed = cmd.hasOption("seed") ? SpecOptions.parseInt(cmd, "seed") : 0;
+        QuantSpec spec = method.equals("claq") ? null : spec(cmd, method);
+        BertPtq.Builder builder = BertPtq.builder(method, spec).seed(seed).maxTokens(maxTokens)
+                .groupFallback(fallback(cmd.getOptionValue("group-fallback", "refuse")));
+        if (method.equals("claq")) {
+            builder.claq(ClaqParams.adaptive(claqBits(cmd)));
+        }
+        SotuCorpus.Split split = SotuCorpus.load().split(SotuCorpus.DEFAULT_SEED, passages,
+                SotuCorpus.DEFAULT_EVALUATION_SENTENCES);
+        List<String> calibration = split.calibration();
+        builder.calibration(calibration).calibrationDescription("State of the Union, " + SotuCorpus.PASSAGE_WORDS
+                + "-word passages, split seed " + SotuCorpus.DEFAULT_SEED);
+        MiniLm model = MiniLm.load();
+        out.printf("%s: %d layers, %d quantization targets; %s %s, %d calibration passages (<= %d tokens)%n",
+                BertPtq.MODEL_NAME, model.encoder().layerCount(), model.encoder().targets().size(), method,
+                spec == null ? "claq " + claqBits(cmd) + " bits" : spec.shortName(), calibration.size(), maxTokens);
+        LayerProgress progress = new LayerProgress(out, System.err);
+        BertPtqResult result;
+        try {
+            result = builder.listener(progress).build().quantize(model);
+        } finally {
+            progress.close();
+        }
+        result.writeModel(outFile);
+        out.printf(Locale.ROOT, "wrote %s: %d bytes, %.3f bits per quantized weight, %.1f s%n", outFile,
+                Files.size(outFile), result.report().bitsPerWeight(), result.report().totalSeconds());
+        if (cmd.hasOption("report")) {
+            Path dir = Path.of(cmd.getOptionValue("report"));
+            result.report().write(dir);
+            out.printf("report: %s, %s, %s%n", dir.resolve("report.md"), dir.resolve("report.json"),
+                    dir.resolve("error-by-layer.png"));
+        }
+        return Main.OK;
+    }
+
+    private static double claqBits(CommandLine cmd) {
+        if (!cmd.hasOption("claq-bits")) {
+            return DEFAULT_CLAQ_BITS;
+        }
+        String v = cmd.getOptionValue("claq-bits");
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--claq-bits expects a number of bits such as 2.5, got '" + v + "'");
+        }
+    }
+
+    /** As for DL4J models, except that awq's grid is asymmetric by default (AutoAWQ {@code zero_point=True}). */
+    private static QuantSpec spec(CommandLine cmd, String method) {
+        int bits = cmd.hasOption("bits") ? SpecOptions.parseInt(cmd, "bits") : 4;
+        int group = cmd.hasOption("group-size") ? SpecOptions.parseInt(cmd, "group-size") : 128;
+        try {
+            QuantSpec.Builder b = QuantSpec.builder().bits(bits);
+            if (group == -1) {
+                b.perChannel();
+            } else {
+                b.groupSize(group);
+            }
+            if (method.equals("hqq")) {
+                b.asymmetric().zeroEncoding(NumberEncoding.FP16);
+            } else if (cmd.hasOption("asym") || method.equals("awq")) {
+                b.asymmetric();
+            }
+            return b.build();
+        } catch (QuantizationException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    private static GroupFallback fallback(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "refuse" -> GroupFallback.REFUSE;
+            case "largest-divisor" -> GroupFallback.LARGEST_DIVISOR;
+            case "channel" -> GroupFallback.PER_CHANNEL;
+            default -> throw new UsageException("unknown --group-fallback '" + name
+                    + "'; policies: refuse, largest-divisor, channel");
+        };
+    }
+}

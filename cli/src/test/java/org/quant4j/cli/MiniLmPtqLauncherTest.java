@@ -1,0 +1,60 @@
+package org.quant4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.io.ModelFileReader;
+
+/** {@code quant4j ptq --model minilm} through the real launcher on real SOTU passages. */
+class MiniLmPtqLauncherTest {
+    @TempDir
+    static Path dir;
+
+    static Launcher.Result run(String... args) throws Exception {
+        return Launcher.run(dir, "3g", args);
+    }
+
+    @Test
+    void gptqQuantizesMiniLmWritesAReloadableFileAndAReport() throws Exception {
+        Path out = dir.resolve("minilm-gptq4.q4j");
+        Path report = dir.resolve("report");
+        Launcher.Result q = run("ptq", "--model", "minilm", "--method", "gptq", "--bits", "4", "--group-size", "128",
+                "--calib-samples", "8", "--out", out.toString(), "--report", report.toString());
+        assertThat(q.code()).as(q.err()).isZero();
+        assertThat(q.out()).contains("all-MiniLM-L6-v2: 6 layers, 36 quantization targets; gptq int4-sym-g128, "
+                + "8 calibration passages", "encoder.layer.5.output.dense", "wrote " + out);
+        assertThat(q.err()).as("a progress bar per target").contains("[1/36] encoder.layer.0.attention.self.query",
+                "[36/36] encoder.layer.5.output.dense");
+        QuantizedModel written = ModelFileReader.read(out);
+        assertThat(written.quantizedTensors()).hasSize(36).containsKey("encoder.layer.3.intermediate.dense");
+        assertThat(written.floatTensors()).containsKeys("embeddings.word_embeddings.weight",
+                "encoder.layer.3.intermediate.dense.bias", "encoder.layer.5.output.LayerNorm.weight");
+        assertThat(written.metadata()).containsEntry("method", "gptq").containsEntry("model", "all-MiniLM-L6-v2");
+        JsonNode json = new ObjectMapper().readTree(report.resolve("report.json").toFile());
+        assertThat(json.get("layers")).hasSize(36);
+        assertThat(json.get("layers").get(0).get("calibrationRows").asLong()).isGreaterThan(8 * 60);
+        assertThat(report.resolve("error-by-layer.png")).exists();
+    }
+
+    @Test
+    void badMiniLmInputFailsClearlyAndWritesNothing() throws Exception {
+        Path out = dir.resolve("never.q4j");
+        Launcher.Result tooLong = run("ptq", "--model", "minilm", "--method", "rtn", "--max-tokens", "1000",
+                "--calib-samples", "2", "--out", out.toString());
+        assertThat(tooLong.code()).isEqualTo(1);
+        assertThat(tooLong.err()).contains("1000 tokens", "512 positions");
+        Launcher.Result claqBits = run("ptq", "--model", "minilm", "--method", "gptq", "--claq-bits", "2.5",
+                "--out", out.toString());
+        assertThat(claqBits.code()).isEqualTo(2);
+        assertThat(claqBits.err()).contains("--claq-bits applies to --method claq only");
+        Launcher.Result mnist = run("ptq", "--model", "minilm", "--calib", "mnist", "--out", out.toString());
+        assertThat(mnist.code()).isEqualTo(2);
+        assertThat(mnist.err()).contains("--calib sotu");
+        assertThat(out).doesNotExist();
+    }
+}

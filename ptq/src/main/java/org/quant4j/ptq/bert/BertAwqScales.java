@@ -1,0 +1,110 @@
+package org.quant4j.ptq.bert;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.core.InvalidTensorException;
+import org.quant4j.model.bert.BertEncoder;
+import org.quant4j.model.bert.LinearRole;
+import org.quant4j.model.bert.LinearTarget;
+import org.quant4j.ptq.AwqFolding;
+
+/**
+ * Where AWQ's input-channel scales of one post-LayerNorm BERT layer go (AutoAWQ {@code apply_scale}), so
+ * that the float model computes the same function:
+ * <ul>
+ *   <li><b>attention output dense</b> (scales {@code s_o}): its input is the attention mix of V, linear in
+ *       V, so {@code 1/s_o} is folded into V's rows and bias ({@link AwqFolding#foldIntoPreviousLinear},
+ *       AutoAWQ {@code scale_fc_fc}) — exact; no input scale is stored for it;</li>
+ *   <li><b>Q/K/V</b> ({@code s_qkv}) and <b>FFN in</b> ({@code s_i}): their input is a LayerNorm output
+ *       that also feeds the residual of post-LN BERT, so dividing the LayerNorm by {@code s} (AutoAWQ
+ *       {@code scale_ln_fcs}, right for pre-LN LLMs) would change the residual stream;</li>
+ *   <li><b>FFN out</b> ({@code s_f}): its input is GELU's output and GELU is not homogeneous, so it cannot
+ *       absorb the scale.</li>
+ * </ul>
+ * For the last two cases the stored tensor is {@code W·diag(s)} and {@code s} is stored as
+ * {@code <target>/input_scale}: the runtime divides the layer's input by {@code s}, which is AutoAWQ's
+ * {@code ScaledActivation} (an explicit division of the activation before the scaled layer) moved into
+ * the layer. The encoder then holds the float-equivalent weight {@code (W·diag(s))·diag(1/s)}.
+ */
+public final class BertAwqScales {
+    private BertAwqScales() {}
+
+    /** The four scale vectors of one layer: Q/K/V (shared), attention output, FFN in, FFN out. */
+    public record LayerScales(float[] qkv, float[] attentionOutput, float[] ffnIn, float[] ffnOut) {
+        float[] of(LinearRole role) {
+            return switch (role) {
+                case QUERY, KEY, VALUE -> qkv;
+                case ATTENTION_OUTPUT -> attentionOutput;
+                case FFN_IN -> ffnIn;
+                case FFN_OUT -> ffnOut;
+            };
+        }
+    }
+
+    /**
+     * A target after scaling.
+     *
+     * @param stored           the weight to quantize and store, {@code [out, in]}: {@code W·diag(s)} (for V also
+     *                         with its rows divided by the attention output's scales)
+     * @param inputScale       {@code s}: the stored weight expects its input divided by it
+     * @param inputScaleStored whether {@code s} must be stored as {@code <target>/input_scale} (false for the
+     *                         attention output dense, whose {@code 1/s} lives in V)
+     */
+    public record Scaled(LinearTarget target, INDArray stored, float[] inputScale, boolean inputScaleStored) {}
+
+    /**
+     * Applies the scales of layer {@code layer} to the encoder's float weights (V's rows and bias divided by
+     * {@code s_o}, the attention output's columns multiplied by {@code s_o}, every other target set to
+     * {@code (W·diag(s))·diag(1/s)}) and returns each target's weight to quantize, by target name in
+     * execution order. The encoder's float function is unchanged up to rounding.
+     */
+    public static Map<String, Scaled> apply(BertEncoder encoder, int layer, LayerScales scales) {
+        Map<LinearRole, LinearTarget> targets = new LinkedHashMap<>();
+        for (LinearTarget t : encoder.targets()) {
+            if (t.layer() == layer) {
+                targets.put(t.role(), t);
+            }
+        }
+        if (targets.size() != LinearRole.values().length) {
+            throw new InvalidTensorException(encoder.source() + ": layer " + layer + " does not have the six targets of a"
+                    + " BERT layer");
+        }
+        float[] so = scales.attentionOutput();
+        Map<String, Scaled> out = new LinkedHashMap<>();
+        for (LinearTarget t : targets.values()) {
+            float[] s = scales.of(t.role());
+            INDArray w = encoder.weight(t.name());
+            INDArray stored = AwqFolding.scaleColumns(w, s);
+            switch (t.role()) {
+                case VALUE -> {
+                    AwqFolding.LinearParams folded = AwqFolding.foldIntoPreviousLinear(stored,
+                            encoder.parameter(t.biasName()), so);
+                    stored = folded.weight();
+                    encoder.setParameter(t.biasName(), folded.bias());
+                    encoder.setWeight(t.name(), unscale(stored, s));
+                    out.put(t.name(), new Scaled(t, stored, s, true));
+                }
+                case ATTENTION_OUTPUT -> {
+                    encoder.setWeight(t.name(), stored);
+                    out.put(t.name(), new Scaled(t, stored, s, false));
+                }
+                default -> {
+                    encoder.setWeight(t.name(), unscale(stored, s));
+                    out.put(t.name(), new Scaled(t, stored, s, true));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code w·diag(1/s)}, a new array. */
+    static INDArray unscale(INDArray w, float[] s) {
+        float[] inverse = new float[s.length];
+        for (int c = 0; c < s.length; c++) {
+            inverse[c] = 1f / s[c];
+        }
+        return w.dup('c').muliRowVector(Nd4j.create(inverse, new long[] {1, s.length}, 'c'));
+    }
+}

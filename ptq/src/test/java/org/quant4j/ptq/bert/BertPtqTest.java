@@ -1,0 +1,204 @@
+package org.quant4j.ptq.bert;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.core.ClaqTensor;
+import org.quant4j.core.FloatTensor;
+import org.quant4j.core.InvalidSpecException;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizationException;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.QuantizedTensor;
+import org.quant4j.core.io.ModelFileReader;
+import org.quant4j.model.bert.BertEncoder;
+import org.quant4j.model.bert.LinearTarget;
+import org.quant4j.model.bert.MiniLm;
+import org.quant4j.model.bert.ModelInputException;
+import org.quant4j.model.data.SotuCorpus;
+import org.quant4j.ptq.ClaqParams;
+import org.quant4j.ptq.pipeline.LayerReport;
+
+/**
+ * {@link BertPtq} on the real all-MiniLM-L6-v2 with 8 real calibration passages (SOTU) and 100 held-out
+ * evaluation sentences: GPTQ against RTN target by target on identical inputs, AWQ against RTN on
+ * sentence embeddings, AWQ's scale folding alone, the model file's content and reload, bad input.
+ */
+class BertPtqTest {
+    private static final int PASSAGES = 8;
+    private static final QuantSpec INT4_G128_ASYM = QuantSpec.builder().bits(4).groupSize(128).asymmetric().build();
+
+    static List<String> calibration;
+    static List<String> evaluation;
+    static INDArray fp32;
+    static final Map<String, Run> runs = new HashMap<>();
+
+    record Run(MiniLm model, BertPtqResult result, double cosine) {}
+
+    @BeforeAll
+    static void data() {
+        SotuCorpus.Split split = SotuCorpus.load().split();
+        calibration = split.calibration().subList(0, PASSAGES);
+        evaluation = split.evaluation().subList(0, 100);
+        fp32 = MiniLm.load().embed(evaluation);
+    }
+
+    /** One run per method and mode, shared by the tests (each takes seconds). */
+    static synchronized Run run(String method, boolean sequential) {
+        return runs.computeIfAbsent(method + sequential, k -> {
+            MiniLm model = MiniLm.load();
+            BertPtqResult r = BertPtq.builder(method, INT4_G128_ASYM).calibration(calibration).sequential(sequential)
+                    .build().quantize(model);
+            return new Run(model, r, meanCosine(model.embed(evaluation)));
+        });
+    }
+
+    static double meanCosine(INDArray embeddings) {
+        return embeddings.mul(fp32).sum(1).meanNumber().doubleValue(); // rows are unit length
+    }
+
+    @Test
+    void gptqBeatsRtnOnEveryTargetOnTheSameInputs() {
+        BertPtqResult rtn = run("rtn", false).result();
+        BertPtqResult gptq = run("gptq", false).result();
+        assertThat(gptq.report().layers()).hasSize(36);
+        for (LayerReport g : gptq.report().layers()) {
+            LayerReport r = rtn.report().layer(g.layer());
+            assertThat(g.errorRows()).isEqualTo(r.errorRows()).isPositive();
+            assertThat(g.outputError()).as(g.layer()).isLessThan(r.outputError());
+        }
+        System.out.printf("embedding cosine to fp32 (100 SOTU sentences): rtn %.5f, gptq %.5f%n",
+                run("rtn", false).cosine(), run("gptq", false).cosine());
+    }
+
+    @Test
+    void awqEmbeddingsAreAtLeastAsCloseToFp32AsRtn() {
+        Run awq = run("awq", true);
+        Run rtn = run("rtn", false);
+        System.out.printf("embedding cosine to fp32 (100 SOTU sentences): awq %.5f, rtn %.5f%n", awq.cosine(), rtn.cosine());
+        assertThat(awq.cosine()).isGreaterThanOrEqualTo(rtn.cosine());
+        assertThat(rtn.cosine()).isGreaterThan(0.8);
+    }
+
+    @Test
+    void awqScaleFoldingAloneLeavesTheEmbeddingsUnchanged() {
+        MiniLm model = MiniLm.load();
+        BertEncoder encoder = model.encoder();
+        SplittableRandom random = new SplittableRandom(7);
+        for (int layer = 0; layer < encoder.layerCount(); layer++) {
+            BertAwqScales.apply(encoder, layer, new BertAwqScales.LayerScales(scales(random, 384),
+                    scales(random, 384), scales(random, 384), scales(random, 1536)));
+        }
+        INDArray folded = model.embed(evaluation);
+        double maxDifference = folded.sub(fp32).amaxNumber().doubleValue();
+        System.out.printf("AWQ scales (0.1..10) applied without quantization: max |embedding difference| %.2e%n",
+                maxDifference);
+        assertThat(maxDifference).isLessThanOrEqualTo(1e-5);
+        // the folding did change the value and attention output weights, so the test is not vacuous
+        assertThat(encoder.weight("encoder.layer.0.attention.output.dense")
+                .equalsWithEps(MiniLm.load().encoder().weight("encoder.layer.0.attention.output.dense"), 1e-3)).isFalse();
+    }
+
+    private static float[] scales(SplittableRandom random, int n) {
+        float[] s = new float[n];
+        for (int i = 0; i < n; i++) {
+            s[i] = (float) Math.pow(10, random.nextDouble(-1, 1));
+        }
+        return s;
+    }
+
+    @Test
+    void theAwqModelFileHoldsWhatTheEncoderComputesWithAndReloads(@TempDir Path dir) throws Exception {
+        Run awq = run("awq", true);
+        Path file = dir.resolve("minilm-awq.q4j");
+        awq.result().writeModel(file);
+        QuantizedModel read = ModelFileReader.read(file);
+        assertThat(read).isEqualTo(awq.result().model());
+        assertThat(read.metadata()).containsEntry("method", "awq").containsEntry("model", "all-MiniLM-L6-v2");
+        BertEncoder encoder = awq.model().encoder();
+        assertThat(read.quantizedTensors()).hasSize(36);
+        List<String> inputScales = new ArrayList<>();
+        for (LinearTarget t : encoder.targets()) {
+            QuantizedTensor q = read.quantizedTensors().get(t.name());
+            FloatTensor s = read.floatTensors().get(t.name() + "/input_scale");
+            float[] effective = q.dequantizeToArray();
+            if (s != null) {
+                inputScales.add(t.name());
+                for (int i = 0; i < effective.length; i++) {
+                    effective[i] /= s.data()[i % t.inFeatures()];
+                }
+            }
+            assertThat(Nd4j.create(effective, q.shape(), 'c').equalsWithEps(encoder.weight(t.name()), 1e-6))
+                    .as(t.name()).isTrue();
+        }
+        assertThat(inputScales).hasSize(30).noneMatch(n -> n.endsWith("attention.output.dense"));
+        for (String p : encoder.parameterNames()) {
+            if (!p.endsWith(".weight") || encoder.targets().stream().noneMatch(t -> t.weightName().equals(p))) {
+                FloatTensor f = read.floatTensors().get(p);
+                assertThat(f).as(p).isNotNull();
+                assertThat(Nd4j.create(f.data(), f.shape(), 'c').equalsWithEps(encoder.parameter(p), 0)).as(p).isTrue();
+            }
+        }
+        LayerReport v = awq.result().report().layer("encoder.layer.0.attention.self.value");
+        QuantizedTensor vq = read.quantizedTensors().get("encoder.layer.0.attention.self.value");
+        assertThat(v.bitsPerWeight()).as("the tensor's storage plus its fp32 input scales")
+                .isEqualTo((8.0 * vq.storageBytes() + 32 * 384) / (384 * 384)).isGreaterThan(4.2);
+    }
+
+    @Test
+    void claqAt2point5BitsIsStoredWithHonestBits(@TempDir Path dir) throws Exception {
+        MiniLm model = MiniLm.load();
+        BertPtqResult r = BertPtq.builder("claq", null).claq(ClaqParams.adaptive(2.5)).calibration(calibration)
+                .build().quantize(model);
+        double cosine = meanCosine(model.embed(evaluation));
+        System.out.printf("embedding cosine to fp32 (100 SOTU sentences): claq 2.5 bits %.5f, %.3f bits/weight%n",
+                cosine, r.report().bitsPerWeight());
+        QuantizedModel m = r.model();
+        assertThat(m.claqTensors()).hasSize(36);
+        assertThat(m.quantizedTensors()).isEmpty();
+        long bits = 0;
+        long weights = 0;
+        for (LinearTarget t : model.encoder().targets()) {
+            ClaqTensor c = m.claqTensors().get(t.name());
+            assertThat(c.averageCodeBits()).as(t.name()).isCloseTo(2.5, org.assertj.core.data.Offset.offset(0.05));
+            assertThat(r.report().layer(t.name()).bitsPerWeight()).isEqualTo(8.0 * c.storageBytes() / c.size())
+                    .isGreaterThan(c.averageCodeBits());
+            assertThat(c.dequantize().reshape(t.outFeatures(), t.inFeatures())
+                    .equalsWithEps(model.encoder().weight(t.name()), 0)).as(t.name()).isTrue();
+            bits += 8 * c.storageBytes();
+            weights += c.size();
+        }
+        assertThat(r.report().bitsPerWeight()).isEqualTo((double) bits / weights);
+        Path file = dir.resolve("minilm-claq.q4j");
+        r.writeModel(file);
+        assertThat(ModelFileReader.read(file)).isEqualTo(m);
+        assertThat(cosine).isGreaterThan(0.5);
+    }
+
+    @Test
+    void badInputFailsClearly() {
+        MiniLm model = MiniLm.load();
+        assertThatThrownBy(() -> BertPtq.builder("gptq", INT4_G128_ASYM).calibration(calibration).maxTokens(1000)
+                .build().quantize(model)).isInstanceOf(ModelInputException.class).hasMessageContaining("512 positions");
+        assertThatThrownBy(() -> BertPtq.builder("gptq", INT4_G128_ASYM).build().quantize(model))
+                .isInstanceOf(QuantizationException.class).hasMessageContaining("needs calibration passages");
+        assertThatThrownBy(() -> BertPtq.builder("smoothquant", INT4_G128_ASYM))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("rtn, gptq, hqq, awq, claq");
+        assertThatThrownBy(() -> BertPtq.builder("rtn", QuantSpec.builder().bits(4).groupSize(100).build()).build()
+                .quantize(model)).isInstanceOf(InvalidSpecException.class)
+                .hasMessageContaining("encoder.layer.0.attention.self.query").hasMessageContaining("384");
+        assertThatThrownBy(() -> BertPtq.builder("awq", QuantSpec.nf4(false)).calibration(calibration)
+                .build().quantize(model)).isInstanceOf(InvalidSpecException.class).hasMessageContaining("awq");
+    }
+}
