@@ -41,7 +41,19 @@ final class EvalCommand implements Command {
         o.addOption(Option.builder().longOpt("threads").hasArg().argName("T")
                 .desc("minilm: ONNX Runtime threads for the int8 peer (default: the cores)").build());
         o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR")
-                .desc("minilm: write report.json, report.md and cosine-vs-bits.png into DIR").build());
+                .desc("minilm: write report.json, report.md and cosine-vs-bits.png (and --table's model files) into DIR")
+                .build());
+        o.addOption(Option.builder().longOpt("table").desc("minilm: quantize with every method and width (BertPtq) and "
+                + "evaluate each (the README's table); needs --out").build());
+        o.addOption(Option.builder().longOpt("methods").hasArg().argName("LIST")
+                .desc("minilm --table: methods (default rtn,gptq,hqq,awq,claq)").build());
+        o.addOption(Option.builder().longOpt("bits").hasArg().argName("LIST")
+                .desc("minilm --table: widths of rtn/gptq/hqq/awq (default 8,4,3,2: 8 = int8 sym per channel, "
+                        + "others asym g128)").build());
+        o.addOption(Option.builder().longOpt("claq-bits").hasArg().argName("LIST")
+                .desc("minilm --table: CLAQ average code bits, adaptive precision (default 4,3,2.5,2.1)").build());
+        o.addOption(Option.builder().longOpt("calib-passages").hasArg().argName("N")
+                .desc("minilm --table: SOTU calibration passages (default 128)").build());
         return o;
     }
 
@@ -50,7 +62,8 @@ final class EvalCommand implements Command {
         if (cmd.getOptionValue("model").equalsIgnoreCase(MiniLmEval.MODEL)) {
             return MiniLmEval.run(cmd, out);
         }
-        for (String minilmOnly : new String[]{"sentences", "threads", "out"}) {
+        for (String minilmOnly : new String[]{"sentences", "threads", "out", "table", "methods", "bits", "claq-bits",
+            "calib-passages"}) {
             if (cmd.hasOption(minilmOnly)) {
                 throw new UsageException("--" + minilmOnly + " is for --model minilm only");
             }

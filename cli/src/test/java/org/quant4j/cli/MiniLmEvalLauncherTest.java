@@ -82,6 +82,33 @@ class MiniLmEvalLauncherTest {
     }
 
     @Test
+    void aTinyTableQuantizesWritesReloadsAndReports() throws Exception {
+        Path out = dir.resolve("table");
+        Launcher.Result r = Launcher.run(dir, "3g", "eval", "--model", "minilm", "--table", "--methods", "rtn",
+                "--bits", "8,4", "--sentences", "32", "--calib-passages", "2", "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("[1/2] rtn int8-sym-channel: 36/36 targets", "[2/2] rtn int4-asym-g128: 36/36 targets");
+        Matcher m = ROW.matcher(r.out());
+        double[] cosine = new double[4];
+        String[] method = new String[4];
+        for (int i = 0; i < 4; i++) {
+            assertThat(m.find()).as(r.out()).isTrue();
+            method[i] = m.group(1);
+            cosine[i] = Double.parseDouble(m.group(4));
+        }
+        assertThat(method).containsExactly("fp32", "ort-int8", "rtn", "rtn");
+        System.out.printf("table on 32 sentences: ORT int8 %.5f, RTN int8/channel %.5f, RTN int4 g128 %.5f%n",
+                cosine[1], cosine[2], cosine[3]);
+        assertThat(cosine[2]).as("int8 per channel beats int4 g128").isGreaterThan(cosine[3]);
+        assertThat(out.resolve("minilm-rtn-int8-sym-channel.q4j")).isNotEmptyFile();
+        assertThat(out.resolve("minilm-rtn-int4-asym-g128.q4j")).isNotEmptyFile();
+        JsonNode json = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(json.get("rows")).hasSize(4);
+        assertThat(json.get("rows").get(3).get("quantSeconds").asDouble()).isPositive();
+        assertThat(json.get("settings").get("calibration").asText()).startsWith("2 SOTU passages");
+    }
+
+    @Test
     void usageErrors() throws Exception {
         Launcher.Result one = Launcher.run(dir, "1g", "eval", "--model", "minilm", "--sentences", "1");
         assertThat(one.code()).isEqualTo(Main.USAGE);
@@ -89,6 +116,13 @@ class MiniLmEvalLauncherTest {
         Launcher.Result zip = Launcher.run(dir, "1g", "eval", "--model", "net.zip", "--sentences", "10");
         assertThat(zip.code()).isEqualTo(Main.USAGE);
         assertThat(zip.err()).contains("--sentences is for --model minilm only");
+        Launcher.Result noOut = Launcher.run(dir, "1g", "eval", "--model", "minilm", "--table");
+        assertThat(noOut.code()).isEqualTo(Main.USAGE);
+        assertThat(noOut.err()).contains("--table needs --out DIR");
+        Launcher.Result method = Launcher.run(dir, "1g", "eval", "--model", "minilm", "--table", "--methods", "gptx",
+                "--out", dir.resolve("x").toString());
+        assertThat(method.code()).isEqualTo(Main.USAGE);
+        assertThat(method.err()).contains("unknown method 'gptx'");
     }
 
     /** Every target RTN int8 symmetric per output channel, every other parameter fp32. */
