@@ -31,7 +31,7 @@ import org.quant4j.core.QuantizationException;
  * }</pre>
  */
 @JsonPropertyOrder({"weights", "weightGradient", "activations", "activationGradient", "observer", "averagingConstant",
-        "freezeObserversAfter", "floatLayers"})
+        "freezeObserversAfter", "freezeBnStatsAfter", "floatLayers"})
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class QatConfig {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -43,6 +43,7 @@ public final class QatConfig {
     private final ObserverKind observer;
     private final float averagingConstant;
     private final int freezeObserversAfter;
+    private final int freezeBnStatsAfter;
     private final Set<Integer> floatLayers;
 
     private QatConfig(Builder b) {
@@ -53,6 +54,7 @@ public final class QatConfig {
         this.observer = b.observer;
         this.averagingConstant = b.averagingConstant;
         this.freezeObserversAfter = b.freezeObserversAfter;
+        this.freezeBnStatsAfter = b.freezeBnStatsAfter;
         this.floatLayers = Collections.unmodifiableSet(new TreeSet<>(b.floatLayers));
     }
 
@@ -68,6 +70,7 @@ public final class QatConfig {
                                     @JsonProperty("observer") ObserverKind observer,
                                     @JsonProperty("averagingConstant") Float averagingConstant,
                                     @JsonProperty("freezeObserversAfter") Integer freezeObserversAfter,
+                                    @JsonProperty("freezeBnStatsAfter") Integer freezeBnStatsAfter,
                                     @JsonProperty("floatLayers") Set<Integer> floatLayers) {
         Builder b = builder().weights(weights).activations(activations);
         if (weightGradient != null) b.weightGradient(weightGradient);
@@ -75,6 +78,7 @@ public final class QatConfig {
         if (observer != null) b.observer(observer);
         if (averagingConstant != null) b.averagingConstant(averagingConstant);
         if (freezeObserversAfter != null) b.freezeObserversAfter(freezeObserversAfter);
+        if (freezeBnStatsAfter != null) b.freezeBnStatsAfter(freezeBnStatsAfter);
         if (floatLayers != null) b.floatLayers(floatLayers);
         return b.build();
     }
@@ -108,6 +112,11 @@ public final class QatConfig {
     @JsonProperty public float averagingConstant() { return averagingConstant; }
     /** Training iterations after which activation ranges stop changing; negative: never. */
     @JsonProperty public int freezeObserversAfter() { return freezeObserversAfter; }
+    /**
+     * Training iterations after which folded BatchNormalization layers normalize with their running statistics and
+     * stop updating them (PyTorch's {@code freeze_bn_stats}); negative (default): never.
+     */
+    @JsonProperty public int freezeBnStatsAfter() { return freezeBnStatsAfter; }
     /** Indices of layers left entirely in float (weights and output activation). */
     @JsonProperty public Set<Integer> floatLayers() { return floatLayers; }
 
@@ -117,13 +126,14 @@ public final class QatConfig {
                 && Objects.equals(c.activations, activations)
                 && c.activationGradient == activationGradient && c.observer == observer
                 && c.averagingConstant == averagingConstant && c.freezeObserversAfter == freezeObserversAfter
+                && c.freezeBnStatsAfter == freezeBnStatsAfter
                 && c.floatLayers.equals(floatLayers);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(weights, weightGradient, activations, activationGradient, observer, averagingConstant, freezeObserversAfter,
-                floatLayers);
+                freezeBnStatsAfter, floatLayers);
     }
 
     @Override
@@ -140,6 +150,7 @@ public final class QatConfig {
         private ObserverKind observer = ObserverKind.MOVING_AVERAGE_MIN_MAX;
         private float averagingConstant = 0.01f;
         private int freezeObserversAfter = -1;
+        private int freezeBnStatsAfter = -1;
         private Set<Integer> floatLayers = new TreeSet<>();
 
         public Builder weights(QuantSpec spec) {
@@ -174,6 +185,11 @@ public final class QatConfig {
 
         public Builder freezeObserversAfter(int iterations) {
             this.freezeObserversAfter = iterations;
+            return this;
+        }
+
+        public Builder freezeBnStatsAfter(int iterations) {
+            this.freezeBnStatsAfter = iterations;
             return this;
         }
 
