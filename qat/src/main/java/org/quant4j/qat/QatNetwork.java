@@ -145,6 +145,7 @@ final class QatNetwork {
     void replace(int i, Layer replacement) {
         Layer old = layer(i);
         replacement.setParamsViewArray(old.params());
+        replacement.setParamTable(old.paramTable());
         if (old.getGradientsViewArray() != null) {
             replacement.setBackpropGradientsViewArray(old.getGradientsViewArray());
         }
