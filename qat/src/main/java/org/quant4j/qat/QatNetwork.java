@@ -9,6 +9,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.updater.MultiLayerUpdater;
+import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.quant4j.model.Dl4jNetwork;
 
@@ -157,10 +159,18 @@ final class QatNetwork {
             Layer[] layers = mln.getLayers().clone();
             layers[i] = replacement;
             mln.setLayers(layers);
+            org.deeplearning4j.nn.api.Updater updater = mln.getUpdater(false);
+            if (updater != null) { // rebuilt on the new layer, over the same state (e.g. Adam's moments)
+                mln.setUpdater(new MultiLayerUpdater(mln, updater.getStateViewArray()));
+            }
         } else {
             GraphVertex vertex = graph.getVertex(name(i));
             ((LayerVertex) vertex).setLayer(replacement);
             graph.getLayers()[i] = replacement;
+            ComputationGraphUpdater updater = graph.getUpdater(false);
+            if (updater != null) {
+                graph.setUpdater(new ComputationGraphUpdater(graph, updater.getStateViewArray()));
+            }
         }
     }
 }
