@@ -11,9 +11,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code conv(x, fq(W·s)/s) = conv(x, fq(W·s))/s}: exactly the {@code conv_orig} of PyTorch's {@code _ConvBnNd._forward}
  * (the convolution bias, if any, is added after it as there). Backward: DL4J's weight gradient at {@code fq(W·s)/s}
  * goes to {@code W} unchanged, the straight-through estimator of {@code W ↦ fq(W·s)/s} (identity inside the grid).
+ *
+ * <p>Inference passes compute the folded form itself, as {@link Qat#convert} stores it: weight {@code fq(W·s)}, bias
+ * {@code β + (b − μ)·s}, and the BN layer ({@link QatBatchNormalization}) passes its input through (adding the folded
+ * bias when the convolution has none). With running statistics this equals conv → BN mathematically; computing it in
+ * the folded order makes the converted network reproduce it to the last bit, also where a following activation
+ * quantizer would turn a float rounding difference into a whole step.
  */
 final class FoldedConvWeightNoise implements IWeightNoise {
     private static final long serialVersionUID = 1L;
+    static final String BIAS_KEY = "b";
 
     private final FakeQuantWeightNoise inner;
     private final transient BnFold fold;
@@ -36,6 +43,10 @@ final class FoldedConvWeightNoise implements IWeightNoise {
                                  LayerWorkspaceMgr workspaceMgr) {
         INDArray w = layer.getParam(paramKey);
         if (!FakeQuantWeightNoise.WEIGHT_KEY.equals(paramKey)) {
+            if (!train && BIAS_KEY.equals(paramKey)) {
+                float[] b = fold.foldedBias(w.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).toFloatVector());
+                return org.nd4j.linalg.factory.Nd4j.create(b).reshape(w.shape()).castTo(w.dataType());
+            }
             return w;
         }
         if (train && inner.quantizer() instanceof LsqWeightQuantizer lsq) {
@@ -44,6 +55,9 @@ final class FoldedConvWeightNoise implements IWeightNoise {
         float[] s = fold.scale();
         INDArray scaled = WeightLayout.CONVOLUTION.toDl4j(BnFold.scaleRows(WeightLayout.CONVOLUTION.outIn(w), s), w.shape());
         INDArray q = inner.fakeQuantize(scaled, iteration);
+        if (!train) {
+            return q; // inference: the folded weight itself, the BN layer is then an identity (QatBatchNormalization)
+        }
         return WeightLayout.CONVOLUTION.toDl4j(BnFold.unscaleRows(WeightLayout.CONVOLUTION.outIn(q), s), w.shape());
     }
 

@@ -15,7 +15,8 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.core.InvalidTensorException;
 
 /**
- * DL4J's {@code BatchNormalization} (NCHW, after a folded convolution) with PyTorch's {@code freeze_bn_stats}: from
+ * DL4J's {@code BatchNormalization} (NCHW, after a folded convolution; in inference an identity, see
+ * {@link FoldedConvWeightNoise}) with PyTorch's {@code freeze_bn_stats}: from
  * iteration {@code freezeAfter} on, training passes normalize with the running statistics (as inference does) and no
  * longer update them, as {@code _ConvBnNd} does once {@code freeze_bn} is set ({@code bn.training = False});
  * γ and β keep training. Before that it is DL4J's own layer (batch statistics, running averages updated). Optionally it
@@ -27,6 +28,7 @@ import org.quant4j.core.InvalidTensorException;
  */
 final class QatBatchNormalization extends BatchNormalization {
     private final int freezeAfter;
+    private final boolean convHasBias;
     private final BnFold stats;
     private final OutputQuantization output;
 
@@ -34,9 +36,11 @@ final class QatBatchNormalization extends BatchNormalization {
      * @param freezeAfter iterations after which the statistics freeze; negative: never
      * @param output      output fake quantization, or null
      */
-    QatBatchNormalization(NeuralNetConfiguration conf, DataType dataType, int freezeAfter, OutputQuantization output) {
+    QatBatchNormalization(NeuralNetConfiguration conf, DataType dataType, int freezeAfter, boolean convHasBias,
+                          OutputQuantization output) {
         super(conf, dataType);
         this.freezeAfter = freezeAfter;
+        this.convHasBias = convHasBias;
         this.stats = new BnFold(layerId(), this);
         this.output = output;
     }
@@ -52,7 +56,7 @@ final class QatBatchNormalization extends BatchNormalization {
 
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
-        INDArray y = super.activate(training && !frozen(), workspaceMgr);
+        INDArray y = training ? super.activate(!frozen(), workspaceMgr) : folded(workspaceMgr);
         return output == null ? y : output.forward(y, training, workspaceMgr);
     }
 
@@ -88,6 +92,18 @@ final class QatBatchNormalization extends BatchNormalization {
         float[] s = stats.scale();
         INDArray dx = Broadcast.mul(eps, column(s, eps.dataType()), eps.ulike(), 1);
         return new Pair<>(gradient, workspaceMgr.leverageTo(ArrayType.ACTIVATION_GRAD, dx));
+    }
+
+    /**
+     * Inference: the convolution before this layer already computed {@code conv(x, fq(W·s))} plus the folded bias
+     * ({@link FoldedConvWeightNoise}); without a convolution bias, the folded bias {@code β − μ·s} is added here.
+     */
+    private INDArray folded(LayerWorkspaceMgr workspaceMgr) {
+        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(), input.shape(), input.ordering());
+        if (convHasBias) {
+            return out.assign(input);
+        }
+        return Broadcast.add(input, column(stats.foldedBias(null), input.dataType()), out, 1);
     }
 
     private static INDArray column(float[] v, DataType type) {

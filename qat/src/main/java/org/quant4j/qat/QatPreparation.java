@@ -175,16 +175,15 @@ final class QatPreparation {
         }
     }
 
-    /** The BN after a folded conv: replaced if its statistics freeze or its output is quantized. */
+    /** The BN after a folded conv: replaced by our implementation (identity in inference, freezing, output quantizer). */
     private void prepareFoldedBn(int conv, int bn) {
         int next = net.soleLayerConsumer(bn);
         boolean activationFollows = next >= 0 && net.conf(next).getClass() == ActivationLayer.class;
         OutputQuantization output = quantizesActivation(bn) && !activationFollows
                 ? new OutputQuantization(net.describe(bn), activationQuantizer(net.describe(bn))) : null;
-        if (output != null || config.freezeBnStatsAfter() >= 0) {
-            changes.add(0, () -> net.replace(bn, new QatBatchNormalization(net.layer(bn).conf(),
-                    net.layer(bn).params().dataType(), config.freezeBnStatsAfter(), output)));
-        }
+        boolean convHasBias = ((ConvolutionLayer) net.conf(conv)).hasBias();
+        changes.add(0, () -> net.replace(bn, new QatBatchNormalization(net.layer(bn).conf(),
+                net.layer(bn).params().dataType(), config.freezeBnStatsAfter(), convHasBias, output)));
     }
 
     private ActivationQuantizer activationQuantizer(String name) {

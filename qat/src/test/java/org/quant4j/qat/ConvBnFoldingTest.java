@@ -61,10 +61,13 @@ class ConvBnFoldingTest {
         assertThat(meanAtFreeze).as("statistics update before the freeze").isNotEqualTo(meanBeforeQat);
         assertThat(net.getLayer(1).getParam("mean")).as("and not after it").isEqualTo(meanAtFreeze);
 
-        // the weight DL4J's convolution uses, times s = γ/σ, is a 3-bit grid per output channel
+        // training passes use fq(W·s)/s, inference passes the folded fq(W·s): a 3-bit grid per output channel
         FoldedConvWeightNoise noise = (FoldedConvWeightNoise) conv.getWeightNoise();
-        INDArray effective = noise.getParameter(net.getLayer(0), "W", 0, 0, false, LayerWorkspaceMgr.noWorkspaces());
-        INDArray gridded = noise.scaledWeight(effective.reshape('c', 4, 18));
+        INDArray training = noise.getParameter(net.getLayer(0), "W", 0, 0, true, LayerWorkspaceMgr.noWorkspaces());
+        INDArray gridded = noise.getParameter(net.getLayer(0), "W", 0, 0, false, LayerWorkspaceMgr.noWorkspaces())
+                .reshape('c', 4, 18);
+        assertThat(noise.scaledWeight(training.reshape('c', 4, 18)).sub(gridded).amaxNumber().doubleValue())
+                .isLessThanOrEqualTo(1e-5);
         for (int o = 0; o < 4; o++) {
             float[] row = gridded.getRow(o).toFloatVector();
             assertThat(java.util.stream.IntStream.range(0, row.length).mapToObj(k -> row[k]).distinct().count())
