@@ -43,7 +43,7 @@ final class FoldedConvWeightNoise implements IWeightNoise {
                                  LayerWorkspaceMgr workspaceMgr) {
         INDArray w = layer.getParam(paramKey);
         if (!FakeQuantWeightNoise.WEIGHT_KEY.equals(paramKey)) {
-            if (!train && BIAS_KEY.equals(paramKey)) {
+            if (!train && BIAS_KEY.equals(paramKey) && w != null) { // DL4J asks for "b" even without a bias
                 float[] b = fold.foldedBias(w.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).toFloatVector());
                 return org.nd4j.linalg.factory.Nd4j.create(b).reshape(w.shape()).castTo(w.dataType());
             }
