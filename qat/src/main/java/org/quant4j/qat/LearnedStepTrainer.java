@@ -5,7 +5,6 @@ import java.util.List;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -27,8 +26,15 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * minibatch; the step gradients are divided by the minibatch size as DL4J's updater does for its own.
  */
 public final class LearnedStepTrainer extends BaseTrainingListener {
-    /** An LSQ weight: its layer and quantizer. */
-    record Weight(int layerIndex, WeightLayout layout, LsqWeightQuantizer quantizer) {}
+    /**
+     * An LSQ weight: its layer, parameter key and quantizer; {@code fold} is the folded BatchNormalization of a
+     * convolution (the quantizer sees {@code W·s}, so its gradient is {@code ∂L/∂ŵ / s}), else null.
+     */
+    record Weight(int layerIndex, String paramKey, WeightLayout layout, LsqWeightQuantizer quantizer, BnFold fold) {
+        Weight(int layerIndex, WeightLayout layout, LsqWeightQuantizer quantizer) {
+            this(layerIndex, FakeQuantWeightNoise.WEIGHT_KEY, layout, quantizer, null);
+        }
+    }
 
     private final List<Weight> weights;
     private final List<LsqActivationQuantizer> activations;
@@ -51,18 +57,26 @@ public final class LearnedStepTrainer extends BaseTrainingListener {
 
     @Override
     public void onGradientCalculation(Model model) {
-        MultiLayerNetwork net = (MultiLayerNetwork) model;
-        Gradient gradient = net.gradient();
+        QatNetwork net = QatNetwork.of(model);
+        Gradient gradient = model.gradient();
         for (Weight w : weights) {
-            INDArray g = gradient.getGradientFor(w.layerIndex() + "_" + FakeQuantWeightNoise.WEIGHT_KEY);
-            INDArray weight = net.getLayer(w.layerIndex()).getParam(FakeQuantWeightNoise.WEIGHT_KEY);
-            w.quantizer().accumulateGradient(w.layout().outIn(weight), w.layout().outIn(g));
+            INDArray g = gradient.getGradientFor(net.gradientKey(w.layerIndex(), w.paramKey()));
+            INDArray weight = net.layer(w.layerIndex()).getParam(w.paramKey());
+            if (w.fold() == null) {
+                w.quantizer().accumulateGradient(w.layout().outIn(weight), w.layout().outIn(g));
+            } else {
+                float[] s = w.fold().scale();
+                INDArray gOutIn = w.layout().outIn(g);
+                INDArray scaledGrad = BnFold.unscaleRows(gOutIn, s);
+                w.quantizer().accumulateGradient(BnFold.scaleRows(w.layout().outIn(weight), s), scaledGrad);
+                gOutIn.assign(BnFold.scaleRows(scaledGrad, s)); // the clipped STE mask, back in W's domain
+            }
         }
         step(net);
     }
 
     /** One update of every learned parameter from the gradients the quantizers accumulated. */
-    void step(MultiLayerNetwork net) {
+    void step(QatNetwork net) {
         List<LearnedParameters> params = parameters();
         int n = params.stream().mapToInt(LearnedParameters::size).sum();
         float[] values = new float[n];
@@ -77,13 +91,13 @@ public final class LearnedStepTrainer extends BaseTrainingListener {
             return;
         }
         if (n != size) { // first step, or a quantizer initialised since
-            IUpdater config = ((BaseLayer) net.getLayer(updaterLayer).conf().getLayer()).getIUpdater().clone();
+            IUpdater config = ((BaseLayer) net.conf(updaterLayer)).getIUpdater().clone();
             long stateSize = config.stateSize(n);
             updater = config.instantiate(stateSize == 0 ? null : Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, stateSize), true);
             size = n;
         }
-        INDArray update = Nd4j.create(grads).divi(Math.max(1, net.batchSize()));
-        updater.applyUpdater(update, net.getIterationCount(), net.getEpochCount());
+        INDArray update = Nd4j.create(grads).divi(Math.max(1, net.model().batchSize()));
+        updater.applyUpdater(update, net.iterationCount(), net.epochCount());
         float[] newValues = Nd4j.create(values).subi(update).toFloatVector();
         offset = 0;
         for (LearnedParameters p : params) {

@@ -2,20 +2,14 @@ package org.quant4j.qat;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.layers.BaseLayer;
-import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
-import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileReader;
-import org.quant4j.core.formats.IntGrid;
 
 /**
  * Quantization-aware training for ordinary DL4J networks.
@@ -29,9 +23,14 @@ import org.quant4j.core.formats.IntGrid;
  * net.fit(trainIterator, epochs);                    // the ordinary DL4J loop
  * }</pre>
  *
- * {@link #prepare} changes the network in place: each quantized layer's configuration gets a
- * {@link FakeQuantWeightNoise} (weights) and its activation function is wrapped in a
- * {@link FakeQuantActivation} (outputs). The output layer's activation (softmax) stays in float.
+ * {@link #prepare} changes the network ({@link MultiLayerNetwork} or {@link ComputationGraph}) in place: each
+ * quantized layer's configuration gets a {@link FakeQuantWeightNoise} (weights; {@link LstmWeightNoise} for an
+ * LSTM's {@code W} and {@code RW}, {@link FoldedConvWeightNoise} for a convolution followed by BatchNormalization,
+ * folded as PyTorch's QAT {@code ConvBn2d}) and its activation function is wrapped in a
+ * {@link FakeQuantActivation} (outputs; an LSTM's output and a folded BN's output are quantized by layer
+ * implementations of our own, {@link QuantizedOutputLstm} and {@link QatBatchNormalization}, which also freezes the
+ * BN statistics after {@link QatConfig#freezeBnStatsAfter()} iterations). The output layers' activations (softmax)
+ * stay in float.
  * With LSQ ({@link WeightGradient#LSQ}, {@link ActivationGradient#LSQ} / {@code LSQ_PLUS}) it also adds a
  * {@link LearnedStepTrainer} listener that trains the steps: add further listeners with
  * {@code net.addListeners}, since {@code net.setListeners} would remove it (training then stops with a message).
@@ -40,7 +39,10 @@ public final class Qat {
     /** Layers {@link #prepare} accepts. */
     public static final List<String> SUPPORTED_LAYERS = List.of("DenseLayer", "OutputLayer",
             "ConvolutionLayer (2D, not its Deconvolution/Depthwise/Separable subclasses)",
-            "SubsamplingLayer (no weights; passes quantized values through)");
+            "LSTM (input and recurrent weights; not GravesLSTM, whose peephole weights share RW)",
+            "BatchNormalization (directly after a ConvolutionLayer with identity activation: folded into it)",
+            "SubsamplingLayer (no weights; passes quantized values through)",
+            "ActivationLayer (its output is quantized)");
 
     private Qat() {}
 
@@ -52,65 +54,22 @@ public final class Qat {
      * @throws org.quant4j.core.InvalidSpecException if a group size does not divide a layer's input width
      */
     public static MultiLayerNetwork prepare(MultiLayerNetwork net, QatConfig config) {
-        int n = net.getnLayers();
-        List<Runnable> changes = new ArrayList<>();
-        List<LearnedStepTrainer.Weight> lsqWeights = new ArrayList<>();
-        List<LsqActivationQuantizer> lsqActivations = new ArrayList<>();
-        int updaterLayer = -1;
-        for (int i = 0; i < n; i++) {
-            org.deeplearning4j.nn.conf.layers.Layer conf = net.getLayer(i).conf().getLayer();
-            String name = describe(i, conf);
-            if (conf instanceof SubsamplingLayer && conf.getClass() == SubsamplingLayer.class) {
-                continue;
-            }
-            WeightLayout layout = layoutOf(conf);
-            if (layout == null) {
-                throw new UnsupportedLayerException(name + " is not supported by QAT; supported layers: "
-                        + String.join(", ", SUPPORTED_LAYERS) + ". Keep it out of the network or convert it first");
-            }
-            if (config.floatLayers().contains(i)) {
-                continue;
-            }
-            BaseLayer layer = (BaseLayer) conf;
-            QuantSpec w = config.weights();
-            if (w != null) {
-                long[] shape = net.getLayer(i).getParam(FakeQuantWeightNoise.WEIGHT_KEY).shape();
-                layout.checkGranularity(name, shape, w.granularity());
-                WeightQuantizer quantizer = config.weightGradient() == WeightGradient.LSQ
-                        ? new LsqWeightQuantizer(name, w) : WeightQuantizers.of(name, w);
-                if (quantizer instanceof LsqWeightQuantizer lsq) {
-                    lsqWeights.add(new LearnedStepTrainer.Weight(i, layout, lsq));
-                }
-                updaterLayer = updaterLayer < 0 ? i : updaterLayer;
-                FakeQuantWeightNoise noise = new FakeQuantWeightNoise(name, layout, w, config, quantizer);
-                changes.add(() -> layer.setWeightNoise(noise));
-            }
-            QuantSpec a = config.activations();
-            if (a != null && i < n - 1) {
-                ActivationGradient g = config.activationGradient();
-                ActivationQuantizer quantizer;
-                if (g == ActivationGradient.LSQ || g == ActivationGradient.LSQ_PLUS) {
-                    LsqActivationQuantizer lsq = new LsqActivationQuantizer(name, a, g == ActivationGradient.LSQ_PLUS);
-                    lsqActivations.add(lsq);
-                    quantizer = lsq;
-                } else {
-                    quantizer = new ObservedActivationQuantizer(IntGrid.of(a), config.observer().create(config), g);
-                }
-                updaterLayer = updaterLayer < 0 ? i : updaterLayer;
-                FakeQuantActivation act = new FakeQuantActivation(name, layer.getActivationFn(), quantizer, config);
-                changes.add(() -> layer.setActivationFn(act));
-            }
-        }
-        int maxFloat = config.floatLayers().stream().mapToInt(Integer::intValue).max().orElse(-1);
-        if (maxFloat >= n) {
-            throw new org.quant4j.core.InvalidSpecException("float layer index " + maxFloat + " is beyond the network's "
-                    + n + " layers (0.." + (n - 1) + ")");
-        }
-        changes.forEach(Runnable::run);
-        if (!lsqWeights.isEmpty() || !lsqActivations.isEmpty()) {
-            net.addListeners(new LearnedStepTrainer(lsqWeights, lsqActivations, updaterLayer));
-        }
+        QatPreparation.prepare(QatNetwork.of(net), config);
         return net;
+    }
+
+    /**
+     * {@link #prepare(MultiLayerNetwork, QatConfig)} for a graph (any number of inputs and outputs): layers are
+     * indexed as {@code graph.getLayers()} lists them ({@link QatConfig#floatLayers()}), named by their vertex;
+     * non-layer vertices (merge, element-wise, last time step, ...) have no weights and stay as they are. Layers whose
+     * output is a network output keep a float activation.
+     *
+     * @throws UnsupportedLayerException naming the first vertex whose layer is not in {@link #SUPPORTED_LAYERS};
+     *                                   the graph is left unchanged
+     */
+    public static ComputationGraph prepare(ComputationGraph graph, QatConfig config) {
+        QatPreparation.prepare(QatNetwork.of(graph), config);
+        return graph;
     }
 
     /**
@@ -121,7 +80,12 @@ public final class Qat {
      * @throws QuantizationException if the network was not prepared, or an activation never saw a training batch
      */
     public static QuantizedModel convert(MultiLayerNetwork prepared) {
-        return QatConversion.convert(prepared);
+        return QatConversion.convert(QatNetwork.of(prepared));
+    }
+
+    /** {@link #convert(MultiLayerNetwork)} of a prepared, trained graph. */
+    public static QuantizedModel convert(ComputationGraph prepared) {
+        return QatConversion.convert(QatNetwork.of(prepared));
     }
 
     /**
@@ -145,20 +109,18 @@ public final class Qat {
         return QatLoader.load(ModelFileReader.read(modelFile), architecture);
     }
 
-    private static WeightLayout layoutOf(org.deeplearning4j.nn.conf.layers.Layer conf) {
-        Class<?> c = conf.getClass();
-        if (c == DenseLayer.class || c == OutputLayer.class) {
-            return WeightLayout.DENSE;
-        }
-        if (c == ConvolutionLayer.class) {
-            return WeightLayout.CONVOLUTION;
-        }
-        return null;
+    /** {@link #load(QuantizedModel, MultiLayerConfiguration)} for a graph. */
+    public static ComputationGraph load(QuantizedModel model, ComputationGraphConfiguration architecture) {
+        return QatLoader.load(model, architecture);
     }
 
-    private static String describe(int index, org.deeplearning4j.nn.conf.layers.Layer conf) {
-        String name = conf.getLayerName();
-        return "layer " + index + " (" + conf.getClass().getSimpleName()
-                + (name == null || name.isBlank() ? "" : " '" + name + "'") + ")";
+    /** {@link #load(QuantizedModel, ComputationGraphConfiguration)} with the configuration of {@code fp32} (not modified). */
+    public static ComputationGraph load(QuantizedModel model, ComputationGraph fp32) {
+        return QatLoader.load(model, fp32.getConfiguration());
+    }
+
+    /** {@link #load(QuantizedModel, ComputationGraphConfiguration)} of a model file written by {@code ModelFileWriter}. */
+    public static ComputationGraph load(Path modelFile, ComputationGraphConfiguration architecture) throws IOException {
+        return QatLoader.load(ModelFileReader.read(modelFile), architecture);
     }
 }

@@ -31,7 +31,7 @@ import org.quant4j.core.QuantizationException;
  * }</pre>
  */
 @JsonPropertyOrder({"weights", "weightGradient", "activations", "activationGradient", "observer", "averagingConstant",
-        "percentile", "histogramBins", "freezeObserversAfter", "floatLayers"})
+        "percentile", "histogramBins", "freezeObserversAfter", "freezeBnStatsAfter", "floatLayers"})
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class QatConfig {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -45,6 +45,7 @@ public final class QatConfig {
     private final double percentile;
     private final int histogramBins;
     private final int freezeObserversAfter;
+    private final int freezeBnStatsAfter;
     private final Set<Integer> floatLayers;
 
     private QatConfig(Builder b) {
@@ -57,6 +58,7 @@ public final class QatConfig {
         this.percentile = b.percentile;
         this.histogramBins = b.histogramBins;
         this.freezeObserversAfter = b.freezeObserversAfter;
+        this.freezeBnStatsAfter = b.freezeBnStatsAfter;
         this.floatLayers = Collections.unmodifiableSet(new TreeSet<>(b.floatLayers));
     }
 
@@ -74,6 +76,7 @@ public final class QatConfig {
                                     @JsonProperty("percentile") Double percentile,
                                     @JsonProperty("histogramBins") Integer histogramBins,
                                     @JsonProperty("freezeObserversAfter") Integer freezeObserversAfter,
+                                    @JsonProperty("freezeBnStatsAfter") Integer freezeBnStatsAfter,
                                     @JsonProperty("floatLayers") Set<Integer> floatLayers) {
         Builder b = builder().weights(weights).activations(activations);
         if (weightGradient != null) b.weightGradient(weightGradient);
@@ -83,6 +86,7 @@ public final class QatConfig {
         if (percentile != null) b.percentile(percentile);
         if (histogramBins != null) b.histogramBins(histogramBins);
         if (freezeObserversAfter != null) b.freezeObserversAfter(freezeObserversAfter);
+        if (freezeBnStatsAfter != null) b.freezeBnStatsAfter(freezeBnStatsAfter);
         if (floatLayers != null) b.floatLayers(floatLayers);
         return b.build();
     }
@@ -120,6 +124,11 @@ public final class QatConfig {
     @JsonProperty public int histogramBins() { return histogramBins; }
     /** Training iterations after which activation ranges stop changing; negative: never. */
     @JsonProperty public int freezeObserversAfter() { return freezeObserversAfter; }
+    /**
+     * Training iterations after which folded BatchNormalization layers normalize with their running statistics and
+     * stop updating them (PyTorch's {@code freeze_bn_stats}); negative (default): never.
+     */
+    @JsonProperty public int freezeBnStatsAfter() { return freezeBnStatsAfter; }
     /** Indices of layers left entirely in float (weights and output activation). */
     @JsonProperty public Set<Integer> floatLayers() { return floatLayers; }
 
@@ -130,13 +139,14 @@ public final class QatConfig {
                 && c.activationGradient == activationGradient && c.observer == observer
                 && c.averagingConstant == averagingConstant && c.percentile == percentile
                 && c.histogramBins == histogramBins && c.freezeObserversAfter == freezeObserversAfter
+                && c.freezeBnStatsAfter == freezeBnStatsAfter
                 && c.floatLayers.equals(floatLayers);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(weights, weightGradient, activations, activationGradient, observer, averagingConstant, percentile,
-                histogramBins, freezeObserversAfter, floatLayers);
+                histogramBins, freezeObserversAfter, freezeBnStatsAfter, floatLayers);
     }
 
     @Override
@@ -158,6 +168,7 @@ public final class QatConfig {
         private double percentile = org.quant4j.calibration.observer.PercentileObserver.DEFAULT_PERCENTILE;
         private int histogramBins = org.quant4j.calibration.observer.HistogramObserver.DEFAULT_BINS;
         private int freezeObserversAfter = -1;
+        private int freezeBnStatsAfter = -1;
         private Set<Integer> floatLayers = new TreeSet<>();
 
         public Builder weights(QuantSpec spec) {
@@ -202,6 +213,11 @@ public final class QatConfig {
 
         public Builder freezeObserversAfter(int iterations) {
             this.freezeObserversAfter = iterations;
+            return this;
+        }
+
+        public Builder freezeBnStatsAfter(int iterations) {
+            this.freezeBnStatsAfter = iterations;
             return this;
         }
 

@@ -1,0 +1,199 @@
+package org.quant4j.qat;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.quant4j.core.InvalidSpecException;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.formats.IntGrid;
+
+/** {@link Qat#prepare}: validates every layer first, then changes the network (so a refusal leaves it unchanged). */
+final class QatPreparation {
+    private final QatNetwork net;
+    private final QatConfig config;
+    private final List<Runnable> changes = new ArrayList<>();
+    private final List<LearnedStepTrainer.Weight> lsqWeights = new ArrayList<>();
+    private final List<LsqActivationQuantizer> lsqActivations = new ArrayList<>();
+    private int updaterLayer = -1;
+
+    private QatPreparation(QatNetwork net, QatConfig config) {
+        this.net = net;
+        this.config = config;
+    }
+
+    static void prepare(QatNetwork net, QatConfig config) {
+        new QatPreparation(net, config).run();
+    }
+
+    private void run() {
+        int n = net.size();
+        int maxFloat = config.floatLayers().stream().mapToInt(Integer::intValue).max().orElse(-1);
+        if (maxFloat >= n) {
+            throw new InvalidSpecException("float layer index " + maxFloat + " is beyond the network's " + n
+                    + " layers (0.." + (n - 1) + ")");
+        }
+        Map<Integer, Integer> bnOfConv = new HashMap<>();
+        Map<Integer, Integer> convOfBn = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            int j = net.conf(i).getClass() == ConvolutionLayer.class ? net.soleLayerConsumer(i) : -1;
+            if (j >= 0 && net.conf(j).getClass() == BatchNormalization.class) {
+                convOfBn.put(j, i);
+                if (quantizesWeights(i)) {
+                    ConvolutionLayer conv = (ConvolutionLayer) net.conf(i);
+                    if (!(conv.getActivationFn() instanceof ActivationIdentity)) {
+                        throw new UnsupportedLayerException(net.describe(j) + " follows " + net.describe(i)
+                                + " whose activation is " + conv.getActivationFn() + ", not identity: QAT folds "
+                                + "BatchNormalization into the convolution before it, which needs conv -> BN directly");
+                    }
+                    bnOfConv.put(i, j);
+                }
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            org.deeplearning4j.nn.conf.layers.Layer conf = net.conf(i);
+            Class<?> c = conf.getClass();
+            if (c == SubsamplingLayer.class) {
+                continue;
+            }
+            if (c == BatchNormalization.class && convOfBn.containsKey(i)) {
+                if (bnOfConv.containsValue(i)) {
+                    prepareFoldedBn(convOfBn.get(i), i);
+                }
+                continue;
+            }
+            if (c == ActivationLayer.class) {
+                if (quantizesActivation(i)) {
+                    ActivationLayer layer = (ActivationLayer) conf;
+                    FakeQuantActivation act = new FakeQuantActivation(net.describe(i), layer.getActivationFn(),
+                            activationQuantizer(net.describe(i)), config);
+                    changes.add(() -> layer.setActivationFn(act));
+                }
+                continue;
+            }
+            WeightLayout layout = layoutOf(conf);
+            if (layout == null) {
+                throw new UnsupportedLayerException(net.describe(i) + " is not supported by QAT; supported layers: "
+                        + String.join(", ", Qat.SUPPORTED_LAYERS) + ". Keep it out of the network or convert it first");
+            }
+            if (config.floatLayers().contains(i)) {
+                continue;
+            }
+            if (c == LSTM.class) {
+                prepareLstm(i);
+            } else {
+                prepareWeight(i, layout, bnOfConv.containsKey(i) ? bnOfConv.get(i) : -1);
+            }
+        }
+        changes.forEach(Runnable::run);
+        if (!lsqWeights.isEmpty() || !lsqActivations.isEmpty()) {
+            net.addListener(new LearnedStepTrainer(lsqWeights, lsqActivations, updaterLayer));
+        }
+    }
+
+    private boolean quantizesWeights(int i) {
+        return config.weights() != null && !config.floatLayers().contains(i);
+    }
+
+    private boolean quantizesActivation(int i) {
+        return config.activations() != null && !config.floatLayers().contains(i) && !net.isOutput(i);
+    }
+
+    private static WeightLayout layoutOf(org.deeplearning4j.nn.conf.layers.Layer conf) {
+        Class<?> c = conf.getClass();
+        if (c == DenseLayer.class || c == OutputLayer.class || c == LSTM.class) {
+            return WeightLayout.DENSE;
+        }
+        if (c == ConvolutionLayer.class) {
+            return WeightLayout.CONVOLUTION;
+        }
+        return null;
+    }
+
+    private FakeQuantWeightNoise weightNoise(int i, String key, WeightLayout layout, BnFold fold) {
+        QuantSpec w = config.weights();
+        String name = net.describe(i) + (FakeQuantWeightNoise.WEIGHT_KEY.equals(key) ? "" : " " + key);
+        layout.checkGranularity(name, net.layer(i).getParam(key).shape(), w.granularity());
+        WeightQuantizer quantizer = config.weightGradient() == WeightGradient.LSQ
+                ? new LsqWeightQuantizer(name, w) : WeightQuantizers.of(name, w);
+        if (quantizer instanceof LsqWeightQuantizer lsq) {
+            lsqWeights.add(new LearnedStepTrainer.Weight(i, key, layout, lsq, fold));
+        }
+        useUpdaterOf(i);
+        return new FakeQuantWeightNoise(name, layout, w, config, quantizer);
+    }
+
+    private void useUpdaterOf(int i) {
+        updaterLayer = updaterLayer < 0 ? i : updaterLayer;
+    }
+
+    private void prepareWeight(int i, WeightLayout layout, int bn) {
+        BaseLayer layer = (BaseLayer) net.conf(i);
+        if (config.weights() != null) {
+            BnFold fold = bn < 0 ? null : new BnFold(net.name(bn), net.layer(bn));
+            FakeQuantWeightNoise noise = weightNoise(i, FakeQuantWeightNoise.WEIGHT_KEY, layout, fold);
+            if (fold == null) {
+                changes.add(() -> layer.setWeightNoise(noise));
+            } else {
+                FoldedConvWeightNoise folded = new FoldedConvWeightNoise(noise, fold);
+                changes.add(() -> {
+                    layer.setWeightNoise(folded);
+                    fold.setLayer(net.layer(bn)); // after the BN's own replacement (queued before)
+                });
+            }
+        }
+        if (bn < 0 && quantizesActivation(i)) {
+            useUpdaterOf(i);
+            FakeQuantActivation act = new FakeQuantActivation(net.describe(i), layer.getActivationFn(),
+                    activationQuantizer(net.describe(i)), config);
+            changes.add(() -> layer.setActivationFn(act));
+        }
+    }
+
+    private void prepareLstm(int i) {
+        BaseLayer layer = (BaseLayer) net.conf(i);
+        if (config.weights() != null) {
+            LstmWeightNoise noise = new LstmWeightNoise(weightNoise(i, FakeQuantWeightNoise.WEIGHT_KEY, WeightLayout.DENSE, null),
+                    weightNoise(i, LstmWeightNoise.RECURRENT_KEY, WeightLayout.DENSE, null));
+            changes.add(() -> layer.setWeightNoise(noise));
+        }
+        if (quantizesActivation(i)) {
+            useUpdaterOf(i);
+            OutputQuantization output = new OutputQuantization(net.describe(i), activationQuantizer(net.describe(i)));
+            changes.add(() -> net.replace(i, new QuantizedOutputLstm(net.layer(i).conf(), net.layer(i).getParam(
+                    FakeQuantWeightNoise.WEIGHT_KEY).dataType(), output)));
+        }
+    }
+
+    /** The BN after a folded conv: replaced by our implementation (identity in inference, freezing, output quantizer). */
+    private void prepareFoldedBn(int conv, int bn) {
+        int next = net.soleLayerConsumer(bn);
+        boolean activationFollows = next >= 0 && net.conf(next).getClass() == ActivationLayer.class;
+        OutputQuantization output = quantizesActivation(bn) && !activationFollows
+                ? new OutputQuantization(net.describe(bn), activationQuantizer(net.describe(bn))) : null;
+        boolean convHasBias = ((ConvolutionLayer) net.conf(conv)).hasBias();
+        changes.add(0, () -> net.replace(bn, new QatBatchNormalization(net.layer(bn).conf(),
+                net.layer(bn).params().dataType(), config.freezeBnStatsAfter(), convHasBias, output)));
+    }
+
+    private ActivationQuantizer activationQuantizer(String name) {
+        QuantSpec a = config.activations();
+        ActivationGradient g = config.activationGradient();
+        if (g == ActivationGradient.LSQ || g == ActivationGradient.LSQ_PLUS) {
+            LsqActivationQuantizer lsq = new LsqActivationQuantizer(name, a, g == ActivationGradient.LSQ_PLUS);
+            lsqActivations.add(lsq);
+            return lsq;
+        }
+        return new ObservedActivationQuantizer(IntGrid.of(a), config.observer().create(config), g);
+    }
+}
