@@ -6,15 +6,12 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.apache.commons.cli.CommandLine;
-import org.quant4j.core.NumberEncoding;
 import org.quant4j.core.QuantSpec;
-import org.quant4j.core.QuantizationException;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.data.SotuCorpus;
 import org.quant4j.ptq.ClaqParams;
 import org.quant4j.ptq.bert.BertPtq;
 import org.quant4j.ptq.bert.BertPtqResult;
-import org.quant4j.ptq.pipeline.GroupFallback;
 
 /**
  * {@code quant4j ptq --model minilm}: all-MiniLM-L6-v2's 36 dense layers quantized layer by layer
@@ -58,9 +55,10 @@ final class MiniLmPtq {
         }
         int maxTokens = cmd.hasOption("max-tokens") ? SpecOptions.parseInt(cmd, "max-tokens") : BertPtq.DEFAULT_MAX_TOKENS;
         long seed = cmd.hasOption("seed") ? SpecOptions.parseInt(cmd, "seed") : 0;
-        QuantSpec spec = method.equals("claq") ? null : spec(cmd, method);
+        QuantSpec spec = method.equals("claq") ? null
+                : PtqCommand.spec(cmd, method, method.equals("awq")); // AutoAWQ: zero_point=True
         BertPtq.Builder builder = BertPtq.builder(method, spec).seed(seed).maxTokens(maxTokens)
-                .groupFallback(fallback(cmd.getOptionValue("group-fallback", "refuse")));
+                .groupFallback(PtqCommand.fallback(cmd.getOptionValue("group-fallback", "refuse")));
         if (method.equals("claq")) {
             builder.claq(ClaqParams.adaptive(claqBits(cmd)));
         }
@@ -102,37 +100,5 @@ final class MiniLmPtq {
         } catch (NumberFormatException e) {
             throw new UsageException("--claq-bits expects a number of bits such as 2.5, got '" + v + "'");
         }
-    }
-
-    /** As for DL4J models, except that awq's grid is asymmetric by default (AutoAWQ {@code zero_point=True}). */
-    private static QuantSpec spec(CommandLine cmd, String method) {
-        int bits = cmd.hasOption("bits") ? SpecOptions.parseInt(cmd, "bits") : 4;
-        int group = cmd.hasOption("group-size") ? SpecOptions.parseInt(cmd, "group-size") : 128;
-        try {
-            QuantSpec.Builder b = QuantSpec.builder().bits(bits);
-            if (group == -1) {
-                b.perChannel();
-            } else {
-                b.groupSize(group);
-            }
-            if (method.equals("hqq")) {
-                b.asymmetric().zeroEncoding(NumberEncoding.FP16);
-            } else if (cmd.hasOption("asym") || method.equals("awq")) {
-                b.asymmetric();
-            }
-            return b.build();
-        } catch (QuantizationException e) {
-            throw new UsageException(e.getMessage());
-        }
-    }
-
-    private static GroupFallback fallback(String name) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "refuse" -> GroupFallback.REFUSE;
-            case "largest-divisor" -> GroupFallback.LARGEST_DIVISOR;
-            case "channel" -> GroupFallback.PER_CHANNEL;
-            default -> throw new UsageException("unknown --group-fallback '" + name
-                    + "'; policies: refuse, largest-divisor, channel");
-        };
     }
 }

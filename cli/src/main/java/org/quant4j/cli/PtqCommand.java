@@ -89,7 +89,7 @@ final class PtqCommand implements Command {
         Path outFile = Path.of(cmd.getOptionValue("out"));
         String method = cmd.getOptionValue("method", "gptq").toLowerCase(Locale.ROOT);
         WeightSolver solver = solver(method, cmd.hasOption("act-order"));
-        QuantSpec spec = spec(cmd, method);
+        QuantSpec spec = spec(cmd, method, false);
         String fallbackName = cmd.getOptionValue("group-fallback", "refuse");
         GroupFallback fallback = fallback(fallbackName);
         PtqPipeline.Builder pipeline = PtqPipeline.builder(solver, spec).groupFallback(fallback)
@@ -149,7 +149,11 @@ final class PtqCommand implements Command {
         };
     }
 
-    private static QuantSpec spec(CommandLine cmd, String method) {
+    /**
+     * The spec of {@code --bits} (default 4) and {@code --group-size} (default 128, -1 per channel); asymmetric with
+     * {@code --asym} or when {@code asymmetricByDefault}; hqq's zero points are FP16 (its fractional zero survives).
+     */
+    static QuantSpec spec(CommandLine cmd, String method, boolean asymmetricByDefault) {
         int bits = cmd.hasOption("bits") ? SpecOptions.parseInt(cmd, "bits") : 4;
         int group = cmd.hasOption("group-size") ? SpecOptions.parseInt(cmd, "group-size") : 128;
         try {
@@ -161,7 +165,7 @@ final class PtqCommand implements Command {
             }
             if (method.equals("hqq")) {
                 b.asymmetric().zeroEncoding(NumberEncoding.FP16);
-            } else if (cmd.hasOption("asym")) {
+            } else if (cmd.hasOption("asym") || asymmetricByDefault) {
                 b.asymmetric();
             }
             return b.build();
@@ -170,7 +174,8 @@ final class PtqCommand implements Command {
         }
     }
 
-    private static GroupFallback fallback(String name) {
+    /** The {@code --group-fallback} policy: refuse, largest-divisor or channel. */
+    static GroupFallback fallback(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "refuse" -> GroupFallback.REFUSE;
             case "largest-divisor" -> GroupFallback.LARGEST_DIVISOR;
