@@ -1,7 +1,6 @@
 package org.quant4j.cli;
 
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -78,16 +77,7 @@ final class MiniLmPtq {
         } finally {
             progress.close();
         }
-        result.writeModel(outFile);
-        out.printf(Locale.ROOT, "wrote %s: %d bytes, %.3f bits per quantized weight, %.1f s%n", outFile,
-                Files.size(outFile), result.report().bitsPerWeight(), result.report().totalSeconds());
-        if (cmd.hasOption("report")) {
-            Path dir = Path.of(cmd.getOptionValue("report"));
-            result.report().write(dir);
-            out.printf("report: %s, %s, %s%n", dir.resolve("report.md"), dir.resolve("report.json"),
-                    dir.resolve("error-by-layer.png"));
-        }
-        return Main.OK;
+        return PtqCommand.writeOutputs(cmd, out, outFile, result.model(), result.report());
     }
 
     private static double claqBits(CommandLine cmd) {

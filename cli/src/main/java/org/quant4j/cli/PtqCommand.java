@@ -1,5 +1,6 @@
 package org.quant4j.cli;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +11,8 @@ import org.apache.commons.cli.Options;
 import org.quant4j.core.NumberEncoding;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizationException;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.io.ModelFileWriter;
 import org.quant4j.ptq.Gptq;
 import org.quant4j.ptq.Hqq;
 import org.quant4j.ptq.Rtn;
@@ -17,6 +20,7 @@ import org.quant4j.ptq.WeightSolver;
 import org.quant4j.ptq.pipeline.CalibrationData;
 import org.quant4j.ptq.pipeline.GroupFallback;
 import org.quant4j.ptq.pipeline.PtqPipeline;
+import org.quant4j.ptq.pipeline.PtqReport;
 import org.quant4j.ptq.pipeline.PtqResult;
 
 /**
@@ -123,12 +127,18 @@ final class PtqCommand implements Command {
         } finally {
             progress.close();
         }
-        result.writeModel(outFile);
+        return writeOutputs(cmd, out, outFile, result.model(), result.report());
+    }
+
+    /** Writes the model file and, with {@code --report DIR}, the report; prints what was written. */
+    static int writeOutputs(CommandLine cmd, PrintStream out, Path outFile, QuantizedModel model, PtqReport report)
+            throws IOException {
+        ModelFileWriter.write(outFile, model);
         out.printf(Locale.ROOT, "wrote %s: %d bytes, %.3f bits per quantized weight, %.1f s%n", outFile,
-                Files.size(outFile), result.report().bitsPerWeight(), result.report().totalSeconds());
+                Files.size(outFile), report.bitsPerWeight(), report.totalSeconds());
         if (cmd.hasOption("report")) {
             Path dir = Path.of(cmd.getOptionValue("report"));
-            result.report().write(dir);
+            report.write(dir);
             out.printf("report: %s, %s, %s%n", dir.resolve("report.md"), dir.resolve("report.json"),
                     dir.resolve("error-by-layer.png"));
         }
