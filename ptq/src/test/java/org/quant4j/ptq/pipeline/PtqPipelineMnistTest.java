@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import javax.imageio.ImageIO;
@@ -113,20 +114,15 @@ class PtqPipelineMnistTest {
                 double h = hqq.report().layer(layer).outputError();
                 double r = rtn.report().layer(layer).outputError();
                 double rf = rtnFp16.report().layer(layer).outputError();
+                assertThat(h).as("%d bits, %s vs RTN", bits, layer).isLessThan(r);
                 if (bits == 3 && layer.equals("layer2/W")) {
-                    // the 10x1024 output layer at 3 bits is a tie, issue #4 is not met here: HQQ lowers its own
-                    // objective, the weight error (mean |dW| 7.19e-3 vs RTN 7.70e-3), but not the output error
-                    // (1.389e-3 vs RTN 1.355e-3 on these 256 rows, 1.362e-3 vs 1.385e-3 on the 2,000 test digits).
-                    // A float32 port of the reference (optimize_weights_proximal_legacy, same axis, unrounded scale)
-                    // gives 1.343e-3 / 1.317e-3: the same tie, within how much the output error moves with FP16
-                    // rounding of the scales. Min-max RTN with FP16 zero points is below both (1.276e-3). The
-                    // reference's other grouping, axis=0 (g weights strided across rows), gives 1.160e-3 here but is
-                    // worse on the hidden layers (2.08e-2 vs 1.47e-2 at 3 bits on layer0) and is no layout a
-                    // QuantizedTensor stores; HQQ's scale refit (optimizeScale) gives 1.84e-3 here.
-                    assertThat(h).as("%d bits, %s", bits, layer).isLessThan(1.1 * r);
+                    // Against the stronger baseline, min-max RTN with FP16 zero points, the 10x1024 output layer at
+                    // 3 bits is lost: HQQ 1.347e-3 vs 1.262e-3 on these 2,048 rows (vs integer-zero RTN 1.369e-3).
+                    // HQQ lowers its own objective, the lp (p = 0.7) weight error, not the output error; a float32
+                    // port of the reference (optimize_weights_proximal_legacy, same axis) ties the same way, and
+                    // its scale refit (optimizeScale) gives 1.84e-3. The issue's baseline is plain RTN, met above.
                     assertThat(hqq.report().layer(layer).weightError()).isLessThan(rtn.report().layer(layer).weightError());
                 } else {
-                    assertThat(h).as("%d bits, %s vs RTN", bits, layer).isLessThan(r);
                     assertThat(h).as("%d bits, %s vs RTN with FP16 zero points", bits, layer).isLessThan(rf);
                 }
             }
@@ -179,11 +175,13 @@ class PtqPipelineMnistTest {
             }
         };
         PtqResult<MultiLayerNetwork> result = pipeline(new Rtn(), intSym(4)).listener(listener).build().quantize(net);
-        List<String> perLayer = new ArrayList<>(List.of("calibration", "calibration", "calibration", "calibration",
-                "held-out", "held-out", "solve"));
-        assertThat(events).hasSize(3 * 9);
-        assertThat(events.subList(0, 9)).containsExactlyElementsOf(concat("start 0/3 layer0/W 7", perLayer, "done layer0/W"));
-        assertThat(events.subList(18, 27)).containsExactlyElementsOf(concat("start 2/3 layer2/W 7", perLayer, "done layer2/W"));
+        // 512 calibration rows and 2,048 held-out rows in batches of 128, then the solve
+        List<String> perLayer = new ArrayList<>(Collections.nCopies(4, "calibration"));
+        perLayer.addAll(Collections.nCopies(16, "held-out"));
+        perLayer.add("solve");
+        assertThat(events).hasSize(3 * 23);
+        assertThat(events.subList(0, 23)).containsExactlyElementsOf(concat("start 0/3 layer0/W 21", perLayer, "done layer0/W"));
+        assertThat(events.subList(46, 69)).containsExactlyElementsOf(concat("start 2/3 layer2/W 21", perLayer, "done layer2/W"));
 
         PtqReport report = result.report();
         report.write(dir);
@@ -196,7 +194,7 @@ class PtqPipelineMnistTest {
         assertThat(first.get("layer").asText()).isEqualTo("layer0/W");
         assertThat(first.get("shape").toString()).isEqualTo("[1024,784]");
         assertThat(first.get("calibrationRows").asLong()).isEqualTo(512);
-        assertThat(first.get("errorRows").asInt()).isEqualTo(256);
+        assertThat(first.get("errorRows").asInt()).isEqualTo(2048);
         assertThat(first.get("heldOut").asBoolean()).isTrue();
         assertThat(first.get("outputError").asDouble()).isEqualTo(report.layer("layer0/W").outputError()).isPositive();
         assertThat(first.get("note").asText()).isEqualTo("group 128 -> group:112 (784 columns)");
@@ -205,7 +203,7 @@ class PtqPipelineMnistTest {
         assertThat(report.bitsPerWeight()).isBetween(4 + 16.0 / 128, 4 + 16.0 / 112);
         String md = Files.readString(dir.resolve("report.md"));
         assertThat(md).contains("| 0 | layer0/W | DenseLayer | 1024x784 | int4-sym-g112 | 4.143 |", "| 2 | layer2/W | OutputLayer |",
-                "held-out: MNIST train digits 7744..7999");
+                "held-out: MNIST train digits 5952..7999");
         BufferedImage png = ImageIO.read(dir.resolve("error-by-layer.png").toFile());
         assertThat(png).isNotNull();
         assertThat(png.getWidth()).isGreaterThanOrEqualTo(640);

