@@ -4,7 +4,9 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The clipped-STE backward pass of a fake-quantized activation {@code â = q(f(z))} in one pass over raw floats:
@@ -20,30 +22,34 @@ final class ClippedSte {
 
     private float[] values;
     private float[] grads;
+    private float[] scratch;
 
     /** {@code ∂L/∂z} for {@code in = z} and {@code epsilon = ∂L/∂â}; may overwrite {@code in} (as DL4J's own activations do). */
     Pair<INDArray, INDArray> backprop(IActivation inner, AffineGrid g, INDArray in, INDArray epsilon) {
         int n = (int) in.length();
         boolean relu = plainRelu(inner);
-        if (!relu && !(inner instanceof ActivationIdentity)) {
-            INDArray a = inner.getActivation(in.dup(), true);
-            if (!RawFloats.dense(a, in.ordering())) {
-                return inner.backprop(in, epsilon.mul(ClippingMask.roundedCodeInRange(g, a)));
-            }
-            load(a, epsilon, n);
-            mask(g, n, false);
-            RawFloats.write(grads, a); // a is our copy: the caller's epsilon stays untouched
-            return inner.backprop(in, a);
+        boolean fused = relu || inner instanceof ActivationIdentity;
+        INDArray a = fused ? in : inner.getActivation(in.dup(), true); // in, or our copy: either may be overwritten
+        values = RawFloats.capacity(values, n);
+        grads = RawFloats.capacity(grads, n);
+        INDArray out;
+        if (RawFloats.sameLayout(a, epsilon)) { // element by element in memory order
+            RawFloats.read(a, values);
+            RawFloats.read(epsilon, grads);
+            out = a;
+        } else { // e.g. DL4J's permuted NCHW pre-activation against a 'c'-order epsilon: both in logical 'c' order
+            scratch = RawFloats.readInCOrder(a, values, scratch);
+            scratch = RawFloats.readInCOrder(epsilon, grads, scratch);
+            out = RawFloats.dense(a, 'c') ? a : Nd4j.createUninitialized(DataType.FLOAT, a.shape(), 'c');
         }
-        load(in, epsilon, n);
         mask(g, n, relu);
-        RawFloats.write(grads, in);
-        return new Pair<>(in, null);
+        RawFloats.write(grads, out); // the caller's epsilon stays untouched
+        return fused ? new Pair<>(out, null) : inner.backprop(in, out);
     }
 
-    /** Whether both arrays can take the raw path together (same shape and memory order, dense float32). */
+    /** Whether both arrays can take the raw path together (float32 of the same shape, small enough for a Java array). */
     static boolean applicable(INDArray in, INDArray epsilon) {
-        return RawFloats.dense(in, (char) 0) && RawFloats.dense(epsilon, in.ordering())
+        return in.dataType() == DataType.FLOAT && epsilon.dataType() == DataType.FLOAT && !in.isEmpty()
                 && java.util.Arrays.equals(in.shape(), epsilon.shape()) && in.length() <= Integer.MAX_VALUE - 8;
     }
 
@@ -52,13 +58,6 @@ final class ClippedSte {
         return inner instanceof ActivationReLU r && r.getMax() == null
                 && (r.getThreshold() == null || r.getThreshold() == 0.0)
                 && (r.getNegativeSlope() == null || r.getNegativeSlope() == 0.0);
-    }
-
-    private void load(INDArray a, INDArray epsilon, int n) {
-        values = RawFloats.capacity(values, n);
-        grads = RawFloats.capacity(grads, n);
-        RawFloats.read(a, values);
-        RawFloats.read(epsilon, grads);
     }
 
     /** {@code grads[i] *= inside(values[i])} (times {@code [values[i] > 0]} for ReLU), for {@code i < n}. */

@@ -24,7 +24,7 @@ final class FixedActivationQuantizer implements ActivationQuantizer.Ste {
 
     @Override
     public INDArray forward(INDArray a, boolean training) {
-        if (!RawFloats.dense(a, (char) 0)) {
+        if (!RawFloats.elementwise(a)) {
             return grid.fakeQuantizeInPlace(a);
         }
         int n = (int) a.length();

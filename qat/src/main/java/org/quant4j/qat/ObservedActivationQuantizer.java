@@ -47,7 +47,7 @@ final class ObservedActivationQuantizer implements ActivationQuantizer.Ste {
         if (!training && !observer.hasRange()) {
             return a;
         }
-        if (!RawFloats.dense(a, (char) 0)) {
+        if (!RawFloats.elementwise(a)) {
             if (training) {
                 observer.observe(a);
             }

@@ -29,6 +29,7 @@ class FusedFakeQuantTest {
     void clippedSteBackwardEqualsTheMaskedInnerBackward(@ForAll @IntRange(min = 0, max = 2) int innerKind,
                                                         @ForAll @IntRange(min = 2, max = 8) int bits,
                                                         @ForAll boolean symmetric, @ForAll boolean withOffset,
+                                                        @ForAll @IntRange(min = 0, max = 2) int layout,
                                                         @ForAll @IntRange(min = 1, max = 10_000) int seed) {
         IActivation inner = new IActivation[] {new ActivationIdentity(), new ActivationReLU(), new ActivationTanH()}[innerKind];
         IntGrid grid = IntGrid.of(QuantSpec.integer(bits, symmetric, Granularity.perTensor()));
@@ -39,12 +40,20 @@ class FusedFakeQuantTest {
         INDArray expected = inner.backprop(z.dup(), eps.mul(ClippingMask.roundedCodeInRange(g,
                 inner.getActivation(z.dup(), true)))).getFirst();
         FakeQuantActivation act = new FakeQuantActivation("test", inner, new FixedActivationQuantizer(g), QatConfig.builder().build());
-        INDArray epsCopy = eps.dup();
-        INDArray got = act.backprop(z.dup(), epsCopy).getFirst();
+        // layout 0: both 'c'; 1: z permuted as DL4J's convolution pre-activation, epsilon 'c'; 2: both permuted alike
+        INDArray epsCopy = layout == 2 ? permutedCopy(eps) : eps.dup();
+        INDArray got = act.backprop(layout == 0 ? z.dup() : permutedCopy(z), epsCopy).getFirst();
         assertBits(got, expected);
-        if (innerKind == 2) {
-            assertBits(epsCopy, eps); // the generic path leaves the caller's epsilon alone
-        }
+        assertBits(epsCopy, eps); // the caller's epsilon is left alone
+    }
+
+    /** The same values in a permuted memory layout: a dense array whose strides are not 'c' or 'f' ones. */
+    private static INDArray permutedCopy(INDArray x) {
+        INDArray p = Nd4j.create(DataType.FLOAT, x.size(1), x.size(0), x.size(2)).permute(1, 0, 2);
+        p.assign(x);
+        assertThat(RawFloats.elementwise(p)).isTrue();
+        assertThat(RawFloats.dense(p, 'c') || RawFloats.dense(p, 'f')).isFalse();
+        return p;
     }
 
     @Property(tries = 20)
@@ -59,11 +68,14 @@ class FusedFakeQuantTest {
         INDArray big = Nd4j.create(DataType.FLOAT, 2 * a.length() + 5).assign(42f);
         INDArray view = big.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(5, 5 + a.length())).reshape(a.shape());
         view.assign(a);
-        assertThat(RawFloats.dense(view, (char) 0)).isTrue();
+        assertThat(RawFloats.elementwise(view)).isTrue();
         INDArray got = new FixedActivationQuantizer(g).forward(view, true);
         assertBits(got.reshape(a.length()), expected);
         assertThat(big.getFloat(4)).isEqualTo(42f);
         assertThat(big.getFloat(5 + a.length())).isEqualTo(42f);
+        // a permuted layout (DL4J's convolution activations) is quantized element by element in memory order
+        INDArray permuted = permutedCopy(a);
+        assertBits(new FixedActivationQuantizer(g).forward(permuted, true).reshape(a.length()), expected);
     }
 
     @Property(tries = 10)
