@@ -1,6 +1,8 @@
 package org.quant4j.qat;
 
+import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -11,7 +13,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * state; after each iteration it checks the loss and every layer's parameters (one sum each: NaN and Inf
  * survive a sum), and on a non-finite value restores the copy and throws a {@link TrainingDivergedException}
  * naming the iteration, the first bad layer (or the loss) and the checkpoint's iteration. Add it with
- * {@code net.addListeners(new DivergenceGuard(n))}.
+ * {@code net.addListeners(new DivergenceGuard(n))} to a MultiLayerNetwork or a ComputationGraph.
  */
 public final class DivergenceGuard extends BaseTrainingListener {
     private final int every;
@@ -34,11 +36,10 @@ public final class DivergenceGuard extends BaseTrainingListener {
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
-        MultiLayerNetwork net = (MultiLayerNetwork) model;
-        double score = net.score();
-        String badLayer = firstNonFiniteLayer(net);
+        double score = model.score();
+        String badLayer = firstNonFiniteLayer(layers(model));
         if (badLayer != null || !Double.isFinite(score)) {
-            String restored = restore(net);
+            String restored = restore(model);
             throw new TrainingDivergedException("iteration " + iteration + " (epoch " + epoch + "): "
                     + (badLayer != null ? badLayer + " holds NaN or Inf parameters" : "")
                     + (badLayer != null && !Double.isFinite(score) ? ", " : "")
@@ -46,30 +47,53 @@ public final class DivergenceGuard extends BaseTrainingListener {
                     + ". Lower the learning rate or check the input data");
         }
         if (checkpointIteration < 0 || iteration - checkpointIteration >= every) {
-            params = net.params().dup();
-            INDArray state = net.getUpdater() == null ? null : net.getUpdater().getStateViewArray();
+            params = model.params().dup();
+            INDArray state = updaterState(model);
             updaterState = state == null ? null : state.dup();
             checkpointIteration = iteration;
         }
     }
 
-    private String restore(MultiLayerNetwork net) {
+    private String restore(Model model) {
         if (params == null) {
             return "no checkpoint was taken yet, so the parameters were left as they are";
         }
-        net.setParams(params.dup());
+        model.setParams(params.dup());
         if (updaterState != null) {
-            net.getUpdater().getStateViewArray().assign(updaterState);
+            updaterState(model).assign(updaterState);
         }
         return "the parameters and updater state of iteration " + checkpointIteration + " were restored";
     }
 
-    private static String firstNonFiniteLayer(MultiLayerNetwork net) {
-        for (int i = 0; i < net.getnLayers(); i++) {
-            INDArray p = net.getLayer(i).params();
+    /** The updater's state view of a MultiLayerNetwork or ComputationGraph (null before the first fit). */
+    private static INDArray updaterState(Model model) {
+        if (model instanceof MultiLayerNetwork net) {
+            return net.getUpdater(false) == null ? null : net.getUpdater(false).getStateViewArray();
+        }
+        if (model instanceof ComputationGraph graph) {
+            return graph.getUpdater(false) == null ? null : graph.getUpdater(false).getStateViewArray();
+        }
+        throw new IllegalArgumentException("DivergenceGuard watches a MultiLayerNetwork or ComputationGraph, not "
+                + model.getClass().getName());
+    }
+
+    private static Layer[] layers(Model model) {
+        if (model instanceof MultiLayerNetwork net) {
+            return net.getLayers();
+        }
+        if (model instanceof ComputationGraph graph) {
+            return graph.getLayers();
+        }
+        throw new IllegalArgumentException("DivergenceGuard watches a MultiLayerNetwork or ComputationGraph, not "
+                + model.getClass().getName());
+    }
+
+    private static String firstNonFiniteLayer(Layer[] layers) {
+        for (int i = 0; i < layers.length; i++) {
+            INDArray p = layers[i].params();
             if (p != null && p.length() > 0 && !Double.isFinite(p.sumNumber().doubleValue())) {
-                String name = net.getLayer(i).conf().getLayer().getLayerName();
-                return "layer " + i + " (" + net.getLayer(i).conf().getLayer().getClass().getSimpleName()
+                String name = layers[i].conf().getLayer().getLayerName();
+                return "layer " + i + " (" + layers[i].conf().getLayer().getClass().getSimpleName()
                         + (name == null ? "" : " '" + name + "'") + ")";
             }
         }

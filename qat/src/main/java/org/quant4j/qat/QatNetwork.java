@@ -140,6 +140,22 @@ final class QatNetwork {
     }
 
     /**
+     * The name-to-layer map behind {@link MultiLayerNetwork#getLayer(String)}: {@code setLayers} in DL4J 1.0.0-M2.1
+     * does not update it and it has no setter, so it is reached by reflection (a protected field of the public
+     * class, open to reflection on the class path).
+     */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Layer> layerMap(MultiLayerNetwork net) {
+        try {
+            java.lang.reflect.Field field = MultiLayerNetwork.class.getDeclaredField("layerMap");
+            field.setAccessible(true);
+            return (Map<String, Layer>) field.get(net);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("cannot update MultiLayerNetwork's layer name map (DL4J version?)", e);
+        }
+    }
+
+    /**
      * Puts {@code replacement} (an implementation of the same configuration) in place of layer {@code i}: it takes
      * over the layer's parameter and gradient views, listeners, index and counters, so training and the updater go
      * on unchanged.
@@ -159,6 +175,7 @@ final class QatNetwork {
             Layer[] layers = mln.getLayers().clone();
             layers[i] = replacement;
             mln.setLayers(layers);
+            layerMap(mln).put(old.conf().getLayer().getLayerName(), replacement);
             org.deeplearning4j.nn.api.Updater updater = mln.getUpdater(false);
             if (updater != null) { // rebuilt on the new layer, over the same state (e.g. Adam's moments)
                 mln.setUpdater(new MultiLayerUpdater(mln, updater.getStateViewArray()));

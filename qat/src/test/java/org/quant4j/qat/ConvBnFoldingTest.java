@@ -34,22 +34,38 @@ class ConvBnFoldingTest {
                 .setInputType(InputType.convolutional(8, 8, 2)).build();
     }
 
-    @Test
-    void foldedWeightLiesOnTheGridOfWTimesGammaOverSigmaAndReloadIsExact() {
-        MultiLayerNetwork net = new MultiLayerNetwork(configuration());
-        net.init();
-        Nd4j.getRandom().setSeed(5);
-        INDArray x = Nd4j.rand(DataType.FLOAT, 16, 2, 8, 8);
+    private static INDArray inputs(long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        return Nd4j.rand(DataType.FLOAT, 16, 2, 8, 8);
+    }
+
+    private static INDArray labels() {
         INDArray y = Nd4j.zeros(DataType.FLOAT, 16, 3);
         for (int i = 0; i < 16; i++) {
             y.putScalar(i, i % 3, 1f);
         }
-        net.fit(new DataSet(x, y)); // moves the BN statistics away from their initial values
+        return y;
+    }
+
+    /** A fresh network fitted once, which moves the BN statistics away from their initial values. */
+    private static MultiLayerNetwork fittedOnce(INDArray x, INDArray y) {
+        MultiLayerNetwork net = new MultiLayerNetwork(configuration());
+        net.init();
+        net.fit(new DataSet(x, y));
+        return net;
+    }
+
+    @Test
+    void foldedWeightLiesOnTheGridOfWTimesGammaOverSigmaAndReloadIsExact() {
+        INDArray x = inputs(5);
+        INDArray y = labels();
+        MultiLayerNetwork net = fittedOnce(x, y);
         Qat.prepare(net, QatConfig.builder().weights(QuantSpec.integer(3, true, Granularity.perChannel()))
                 .activations(QuantSpec.integer(8, false, Granularity.perTensor())).freezeBnStatsAfter(4).build());
         BaseLayer conv = (BaseLayer) net.getLayer(0).conf().getLayer();
         assertThat(conv.getWeightNoise()).isInstanceOf(FoldedConvWeightNoise.class);
         assertThat(net.getLayer(1)).isInstanceOf(QatBatchNormalization.class);
+        assertThat(net.getLayer("bn")).isSameAs(net.getLayer(1)); // the name map follows the replacement
         INDArray meanBeforeQat = net.getLayer(1).getParam("mean").dup();
         INDArray meanAtFreeze = null;
         for (int i = 1; i < 7; i++) {
@@ -81,6 +97,42 @@ class ConvBnFoldingTest {
                 .amaxNumber().doubleValue()).isLessThanOrEqualTo(1e-6);
         MultiLayerNetwork loaded = Qat.load(model, configuration());
         assertThat(loaded.getLayer(1).conf().getLayer()).isInstanceOf(ActivationLayer.class);
+        assertThat(net.output(x, false).sub(loaded.output(x, false)).amaxNumber().doubleValue()).isLessThanOrEqualTo(1e-5);
+    }
+
+    /** LSQ's learned steps on the folded weight {@code W·γ/σ}: they train, the weight stays on their grid, reload is exact. */
+    @Test
+    void learnedStepSizesTrainOnTheFoldedWeightAndReloadIsExact() {
+        INDArray x = inputs(6);
+        INDArray y = labels();
+        MultiLayerNetwork net = fittedOnce(x, y);
+        Qat.prepare(net, QatConfig.builder().weights(QuantSpec.integer(4, true, Granularity.perChannel()))
+                .weightGradient(WeightGradient.LSQ).activations(QuantSpec.integer(8, false, Granularity.perTensor()))
+                .freezeBnStatsAfter(4).build());
+        FoldedConvWeightNoise noise = (FoldedConvWeightNoise) ((BaseLayer) net.getLayer(0).conf().getLayer()).getWeightNoise();
+        LsqWeightQuantizer lsq = (LsqWeightQuantizer) noise.inner().quantizer();
+        net.fit(new DataSet(x, y)); // the first pass initialises the steps from the folded weight
+        float[] initial = lsq.storedSteps();
+        for (int i = 0; i < 8; i++) {
+            net.fit(new DataSet(x, y));
+        }
+        float[] learned = lsq.storedSteps();
+        assertThat(learned).hasSize(4).isNotEqualTo(initial);
+
+        // the folded inference weight: integers in [-8, 7] times each output channel's learned step
+        INDArray folded = noise.getParameter(net.getLayer(0), "W", 0, 0, false, LayerWorkspaceMgr.noWorkspaces())
+                .reshape('c', 4, 18);
+        for (int o = 0; o < 4; o++) {
+            for (float v : folded.getRow(o).toFloatVector()) {
+                float code = v / learned[o];
+                assertThat(code).isBetween(-8f, 7f);
+                assertThat((double) Math.abs(code - Math.round(code))).isLessThan(1e-3);
+            }
+        }
+        QuantizedModel model = Qat.convert(net);
+        assertThat(model.quantizedTensors().get("conv/W").dequantize().reshape('c', 4, 18).sub(folded)
+                .amaxNumber().doubleValue()).isLessThanOrEqualTo(1e-6);
+        MultiLayerNetwork loaded = Qat.load(model, configuration());
         assertThat(net.output(x, false).sub(loaded.output(x, false)).amaxNumber().doubleValue()).isLessThanOrEqualTo(1e-5);
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.junit.jupiter.api.Test;
@@ -87,5 +88,28 @@ class DivergenceGuardTest {
         bad.putScalar(1, 0, 0, 0, Float.NaN); // tanh(NaN) = NaN reaches the observer
         assertThatThrownBy(() -> net.fit(bad, Y)).isInstanceOf(TrainingDivergedException.class)
                 .hasMessageContaining("layer 0 (ConvolutionLayer").hasMessageContaining("NaN or Inf");
+    }
+
+    @Test
+    void aComputationGraphIsGuardedAlike() {
+        ComputationGraph graph = new ComputationGraph(GraphQatTest.twoInputs());
+        graph.init();
+        Qat.prepare(graph, QatConfig.builder().weights(QuantSpec.integer(4, true, Granularity.perChannel()))
+                .activations(QuantSpec.integer(8, false, Granularity.perTensor())).build());
+        DivergenceGuard guard = new DivergenceGuard(2);
+        graph.addListeners(guard);
+        Nd4j.getRandom().setSeed(2);
+        INDArray a = Nd4j.rand(DataType.FLOAT, 8, 6);
+        INDArray b = Nd4j.rand(DataType.FLOAT, 8, 4);
+        for (int i = 0; i < 3; i++) {
+            graph.fit(new INDArray[] {a, b}, new INDArray[] {Y});
+        }
+        INDArray checkpointed = graph.params().dup(); // checkpoint at iteration 2, the last one
+        INDArray bad = b.dup();
+        bad.putScalar(3, 1, Float.POSITIVE_INFINITY);
+        assertThatThrownBy(() -> graph.fit(new INDArray[] {a, bad}, new INDArray[] {Y}))
+                .isInstanceOf(TrainingDivergedException.class).hasMessageContaining("iteration 3")
+                .hasMessageContaining("iteration 2 were restored");
+        assertThat(graph.params()).isEqualTo(checkpointed);
     }
 }

@@ -121,6 +121,7 @@ class GraphQatTest {
         Qat.prepare(net, INT4_INT8);
         assertThat(((BaseLayer) net.getLayer(0).conf().getLayer()).getWeightNoise()).isInstanceOf(LstmWeightNoise.class);
         assertThat(net.getLayer(0)).isInstanceOf(QuantizedOutputLstm.class);
+        assertThat(net.getLayer("layer0")).isSameAs(net.getLayer(0)); // the name map follows the replacement
         Nd4j.getRandom().setSeed(4);
         INDArray x = Nd4j.rand(DataType.FLOAT, 8, 3, 7);
         INDArray y = Nd4j.zeros(DataType.FLOAT, 8 * 7, 2);
