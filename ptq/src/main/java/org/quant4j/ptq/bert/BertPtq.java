@@ -110,7 +110,7 @@ public final class BertPtq {
         this.awqLossSequences = b.awqLossSequences;
         this.awq = method.equals("awq") ? new Awq() : null;
         this.claq = method.equals("claq") ? new Claq(b.claq == null ? ClaqParams.adaptive(2.5) : b.claq) : null;
-        this.solver = switch (method) {
+        this.solver = b.solver != null ? b.solver : switch (method) {
             case "rtn" -> new Rtn();
             case "gptq" -> new Gptq();
             case "hqq" -> new Hqq();
@@ -534,6 +534,7 @@ public final class BertPtq {
         private boolean sequential = true;
         private int reservoirRows = LayerStats.DEFAULT_RESERVOIR_ROWS;
         private int awqLossSequences = DEFAULT_AWQ_LOSS_SEQUENCES;
+        private WeightSolver solver;
 
         private Builder(String method, QuantSpec spec) {
             String m = Objects.requireNonNull(method, "method").toLowerCase(Locale.ROOT);
@@ -617,6 +618,20 @@ public final class BertPtq {
                 throw new IllegalArgumentException("AWQ loss passages must be >= 1, got " + passages);
             }
             this.awqLossSequences = passages;
+            return this;
+        }
+
+        /**
+         * The solver of rtn, gptq or hqq with non-default options (e.g. {@code Gptq.builder().actOrder(true).build()},
+         * {@code new Hqq(params)}); its {@link WeightSolver#name()} must be the method. Default: the reference defaults.
+         */
+        public Builder solver(WeightSolver solver) {
+            Objects.requireNonNull(solver, "solver");
+            if (!List.of("rtn", "gptq", "hqq").contains(method) || !solver.name().equals(method)) {
+                throw new InvalidSpecException("a " + solver.name() + " solver cannot run method " + method
+                        + "; solver(...) replaces the rtn, gptq or hqq solver of the same method");
+            }
+            this.solver = solver;
             return this;
         }
 

@@ -28,6 +28,9 @@ import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.bert.ModelInputException;
 import org.quant4j.model.data.SotuCorpus;
 import org.quant4j.ptq.ClaqParams;
+import org.quant4j.ptq.Gptq;
+import org.quant4j.ptq.Hqq;
+import org.quant4j.ptq.Rtn;
 import org.quant4j.ptq.pipeline.LayerReport;
 
 /**
@@ -184,6 +187,26 @@ class BertPtqTest {
         r.writeModel(file);
         assertThat(ModelFileReader.read(file)).isEqualTo(m);
         assertThat(cosine).isGreaterThan(0.5);
+    }
+
+    @Test
+    void aSolverWithNonDefaultOptionsReplacesTheDefaultOne() {
+        MiniLm model = MiniLm.load();
+        BertPtqResult r = BertPtq.builder("gptq", INT4_G128_ASYM).calibration(calibration).sequential(false)
+                .solver(Gptq.builder().actOrder(true).build()).build().quantize(model);
+        assertThat(r.report().solver()).contains("actOrder=true");
+        assertThat(r.model().metadata().get("solver")).contains("actOrder=true");
+        MiniLm plain = run("gptq", false).model();
+        boolean differs = false;
+        for (LinearTarget t : model.encoder().targets()) {
+            assertThat(r.model().quantizedTensors().get(t.name()).groupIndex()).as(t.name()).isNotNull();
+            differs |= !model.encoder().weight(t.name()).equalsWithEps(plain.encoder().weight(t.name()), 0);
+        }
+        assertThat(differs).isTrue();
+        assertThatThrownBy(() -> BertPtq.builder("gptq", INT4_G128_ASYM).solver(new Hqq()))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("hqq solver cannot run method gptq");
+        assertThatThrownBy(() -> BertPtq.builder("awq", INT4_G128_ASYM).solver(new Rtn()))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("awq");
     }
 
     @Test
