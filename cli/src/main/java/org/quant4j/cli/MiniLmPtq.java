@@ -37,8 +37,8 @@ final class MiniLmPtq {
         if (cmd.hasOption("calib") && !cmd.getOptionValue("calib").equalsIgnoreCase("sotu")) {
             throw new UsageException("minilm calibrates on State of the Union passages: --calib sotu (or leave it out)");
         }
-        if (cmd.hasOption("held-out-samples") || cmd.hasOption("act-order")) {
-            throw new UsageException("--held-out-samples and --act-order apply to DL4J model zips, not minilm");
+        if (cmd.hasOption("held-out-samples")) {
+            throw new UsageException("--held-out-samples applies to DL4J model zips, not minilm");
         }
         if (cmd.hasOption("claq-bits") && !method.equals("claq")) {
             throw new UsageException("--claq-bits applies to --method claq only");
@@ -60,6 +60,9 @@ final class MiniLmPtq {
                 .groupFallback(PtqCommand.fallback(cmd.getOptionValue("group-fallback", "refuse")));
         if (method.equals("claq")) {
             builder.claq(ClaqParams.adaptive(claqBits(cmd)));
+        }
+        if (cmd.hasOption("act-order") || cmd.hasOption("range")) { // refused for methods they do not apply to
+            builder.solver(PtqCommand.solver(cmd, method));
         }
         SotuCorpus.Split split = SotuCorpus.load().split(SotuCorpus.DEFAULT_SEED, passages,
                 SotuCorpus.DEFAULT_EVALUATION_SENTENCES);

@@ -15,6 +15,7 @@ import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileWriter;
 import org.quant4j.ptq.Gptq;
 import org.quant4j.ptq.Hqq;
+import org.quant4j.ptq.RangeSearch;
 import org.quant4j.ptq.Rtn;
 import org.quant4j.ptq.WeightSolver;
 import org.quant4j.ptq.pipeline.CalibrationData;
@@ -63,6 +64,9 @@ final class PtqCommand implements Command {
                 .desc("input columns per scale (default 128; -1: one scale per output channel)").build());
         o.addOption(Option.builder().longOpt("asym").desc("asymmetric grid with zero points (rtn, gptq)").build());
         o.addOption(Option.builder().longOpt("act-order").desc("gptq: columns by decreasing Hessian diagonal").build());
+        o.addOption(Option.builder().longOpt("range").hasArg().argName("minmax|mse")
+                .desc("rtn, gptq: each group's range from its min/max (default) or GPTQ's error search "
+                        + "(find_params mse=True: 80 shrinks, norm 2.4)").build());
         o.addOption(Option.builder().longOpt("group-fallback").hasArg().argName("refuse|largest-divisor|channel")
                 .desc("layers whose width G does not divide: refuse (default), the largest divisor of the width "
                         + "below G, or one scale per channel").build());
@@ -92,7 +96,7 @@ final class PtqCommand implements Command {
         Path modelFile = Path.of(cmd.getOptionValue("model"));
         Path outFile = Path.of(cmd.getOptionValue("out"));
         String method = cmd.getOptionValue("method", "gptq").toLowerCase(Locale.ROOT);
-        WeightSolver solver = solver(method, cmd.hasOption("act-order"));
+        WeightSolver solver = solver(cmd, method);
         QuantSpec spec = spec(cmd, method, false);
         String fallbackName = cmd.getOptionValue("group-fallback", "refuse");
         GroupFallback fallback = fallback(fallbackName);
@@ -145,13 +149,23 @@ final class PtqCommand implements Command {
         return Main.OK;
     }
 
-    private static WeightSolver solver(String method, boolean actOrder) {
+    /** The solver of {@code method} with the {@code --act-order} and {@code --range} options. */
+    static WeightSolver solver(CommandLine cmd, String method) {
+        boolean actOrder = cmd.hasOption("act-order");
         if (actOrder && !method.equals("gptq")) {
             throw new UsageException("--act-order applies to gptq only");
         }
+        String rangeName = cmd.getOptionValue("range", "minmax").toLowerCase(Locale.ROOT);
+        if (!rangeName.equals("minmax") && !rangeName.equals("mse")) {
+            throw new UsageException("--range expects minmax or mse, got '" + rangeName + "'");
+        }
+        boolean mse = rangeName.equals("mse");
+        if (cmd.hasOption("range") && !method.equals("rtn") && !method.equals("gptq")) {
+            throw new UsageException("--range applies to rtn and gptq only");
+        }
         return switch (method) {
-            case "rtn" -> new Rtn();
-            case "gptq" -> Gptq.builder().actOrder(actOrder).build();
+            case "rtn" -> mse ? Rtn.mse() : new Rtn();
+            case "gptq" -> Gptq.builder().actOrder(actOrder).range(mse ? RangeSearch.mse() : RangeSearch.minMax()).build();
             case "hqq" -> new Hqq();
             case "awq", "claq" -> throw new UsageException(method + " is available for --model minilm only; methods "
                     + "for DL4J model zips: rtn, gptq, hqq");

@@ -24,7 +24,8 @@ class MiniLmPtqLauncherTest {
         Path out = dir.resolve("minilm-gptq4.q4j");
         Path report = dir.resolve("report");
         Launcher.Result q = run("ptq", "--model", "minilm", "--method", "gptq", "--bits", "4", "--group-size", "128",
-                "--calib-samples", "8", "--out", out.toString(), "--report", report.toString());
+                "--act-order", "--range", "mse", "--calib-samples", "8", "--out", out.toString(), "--report",
+                report.toString());
         assertThat(q.code()).as(q.err()).isZero();
         assertThat(q.out()).contains("all-MiniLM-L6-v2: 6 layers, 36 quantization targets; gptq int4-sym-g128, "
                 + "8 calibration passages", "encoder.layer.5.output.dense", "wrote " + out);
@@ -35,6 +36,8 @@ class MiniLmPtqLauncherTest {
         assertThat(written.floatTensors()).containsKeys("embeddings.word_embeddings.weight",
                 "encoder.layer.3.intermediate.dense.bias", "encoder.layer.5.output.LayerNorm.weight");
         assertThat(written.metadata()).containsEntry("method", "gptq").containsEntry("model", "all-MiniLM-L6-v2");
+        assertThat(written.metadata().get("solver")).contains("actOrder=true", "range=mse(");
+        assertThat(written.quantizedTensors().get("encoder.layer.0.attention.self.query").groupIndex()).isNotNull();
         JsonNode json = new ObjectMapper().readTree(report.resolve("report.json").toFile());
         assertThat(json.get("layers")).hasSize(36);
         assertThat(json.get("layers").get(0).get("calibrationRows").asLong()).isGreaterThan(8 * 60);
@@ -52,6 +55,14 @@ class MiniLmPtqLauncherTest {
                 "--out", out.toString());
         assertThat(claqBits.code()).isEqualTo(2);
         assertThat(claqBits.err()).contains("--claq-bits applies to --method claq only");
+        Launcher.Result actOrder = run("ptq", "--model", "minilm", "--method", "awq", "--act-order",
+                "--out", out.toString());
+        assertThat(actOrder.code()).isEqualTo(2);
+        assertThat(actOrder.err()).contains("--act-order applies to gptq only");
+        Launcher.Result range = run("ptq", "--model", "minilm", "--method", "gptq", "--range", "p99",
+                "--out", out.toString());
+        assertThat(range.code()).isEqualTo(2);
+        assertThat(range.err()).contains("--range expects minmax or mse, got 'p99'");
         Launcher.Result mnist = run("ptq", "--model", "minilm", "--calib", "mnist", "--out", out.toString());
         assertThat(mnist.code()).isEqualTo(2);
         assertThat(mnist.err()).contains("--calib sotu");
