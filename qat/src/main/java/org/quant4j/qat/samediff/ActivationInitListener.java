@@ -12,7 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.core.QuantizationException;
 
 /**
- * Attached by {@link SameDiffQat#fakeQuantActivation}: at the start of a training iteration, initialises the
+ * Attached by {@link SameDiffQat#of}, which finds its builder through it: at the start of a training iteration, initialises the
  * activation steps not yet initialised from that iteration's batch ({@link SameDiffQat#initializeActivations}),
  * so {@code sd.fit} needs no extra call. Removing it ({@code sd.setListeners(...)}) leaves the steps NaN until
  * {@link SameDiffQat#initializeActivations} is called.
@@ -22,6 +22,10 @@ final class ActivationInitListener extends BaseListener {
 
     ActivationInitListener(SameDiffQat qat) {
         this.qat = qat;
+    }
+
+    SameDiffQat qat() {
+        return qat;
     }
 
     @Override

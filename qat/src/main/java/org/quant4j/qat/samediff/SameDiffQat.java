@@ -1,11 +1,9 @@
 package org.quant4j.qat.samediff;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.WeakHashMap;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -75,25 +73,41 @@ public final class SameDiffQat {
     /** Name suffix of the float {@code [scale, zero point, offset]} triple of an activation grid, as in the DL4J path. */
     public static final String ACTIVATION_SUFFIX = "/activation";
 
-    private static final Map<SameDiff, SameDiffQat> INSTANCES = Collections.synchronizedMap(new WeakHashMap<>());
-
     private final SameDiff sd;
     private final Map<String, WeightNode> weights = new LinkedHashMap<>();
     private final Map<String, ActivationNode> activations = new LinkedHashMap<>();
-    private boolean listenerAttached;
 
     private SameDiffQat(SameDiff sd) {
         this.sd = sd;
     }
 
-    /** The QAT builder of {@code sd} (the same instance for the same graph). */
-    public static SameDiffQat of(SameDiff sd) {
-        return INSTANCES.computeIfAbsent(sd, SameDiffQat::new);
+    /**
+     * The QAT builder of {@code sd}: the same instance for the same graph, kept in a listener attached to it (which
+     * initialises the activation steps on the first training batch).
+     */
+    public static synchronized SameDiffQat of(SameDiff sd) {
+        SameDiffQat qat = attached(sd);
+        if (qat == null) {
+            qat = new SameDiffQat(sd);
+            sd.addListeners(new ActivationInitListener(qat));
+        }
+        return qat;
     }
 
-    /** {@code of(sd).convert()}. */
+    private static SameDiffQat attached(SameDiff sd) {
+        if (sd.getListeners() != null) {
+            for (org.nd4j.autodiff.listeners.Listener l : sd.getListeners()) {
+                if (l instanceof ActivationInitListener a && a.qat().sd == sd) {
+                    return a.qat();
+                }
+            }
+        }
+        return null;
+    }
+
+    /** {@code of(sd).convert()} for a graph built with {@link #of}. */
     public static QuantizedModel convert(SameDiff sd) {
-        SameDiffQat qat = INSTANCES.get(sd);
+        SameDiffQat qat = attached(sd);
         if (qat == null || (qat.weights.isEmpty() && qat.activations.isEmpty())) {
             throw new QuantizationException("the SameDiff graph holds no fake quantizer: build it with "
                     + "SameDiffQat.of(sd).fakeQuantWeight/fakeQuantActivation before converting");
@@ -248,7 +262,10 @@ public final class SameDiffQat {
 
     /** {@code ⌊clip((v - β)/s, -Qn, Qp)⌉·s (+ β)} with the rounding straight through. */
     private SDVariable lsqGrid(SDVariable v, SDVariable s, SDVariable beta, float qn, float qp) {
-        SDVariable u = (beta == null ? v : v.sub(beta)).div(s);
+        SDVariable centred = beta == null ? v : v.sub(beta);
+        // forward: IntGrid's v/s; backward: v·(1/s), because SameDiff 1.0.0-M2.1's div gradient is wrong for a
+        // divisor broadcast over the whole tensor (-Σc/s instead of -Σc·v/s², see SameDiffOpsProbeTest)
+        SDVariable u = SdOps.straightThrough(sd, centred.div(s), centred.mul(sd.math().reciprocal(s)));
         SDVariable c = sd.math().clipByValue(u, -qn, qp);
         SDVariable r = SdOps.straightThrough(sd, SdOps.rint(sd, c), c);
         SDVariable out = r.mul(s);
@@ -320,10 +337,6 @@ public final class SameDiffQat {
         }
         SDVariable out = sd.identity(name + OUTPUT_SUFFIX, lsqGrid(a, s, beta, qn, qp));
         activations.put(name, node);
-        if (!listenerAttached) {
-            sd.addListeners(new ActivationInitListener(this));
-            listenerAttached = true;
-        }
         return out;
     }
 

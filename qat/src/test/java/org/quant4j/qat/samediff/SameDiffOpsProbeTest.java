@@ -32,6 +32,33 @@ class SameDiffOpsProbeTest {
     }
 
     @Test
+    void scalarBroadcast() {
+        for (INDArray s0 : new INDArray[] {Nd4j.scalar(DataType.DOUBLE, 0.7), Nd4j.create(new double[] {0.7}, new long[] {1, 1}), Nd4j.create(new double[] {0.7}, new long[] {1})}) {
+            SameDiff sd = SameDiff.create();
+            SDVariable x = sd.var("x", X.dup());
+            SDVariable s = sd.var("s", s0);
+            SDVariable l1 = x.div(s).mul(sd.constant(C)).sum();
+            sd.setLossVariables(l1);
+            System.out.println("rank " + s0.rank() + " div grad s " + sd.calculateGradients(Map.of(), "s").get("s") + " expected " + (-X.mul(C).sumNumber().doubleValue() / 0.49));
+            SameDiff sd4 = SameDiff.create();
+            SDVariable x4 = sd4.var("x", X.dup());
+            SDVariable s4 = sd4.var("s", s0.dup());
+            sd4.setLossVariables(x4.mul(sd4.math().reciprocal(s4)).mul(sd4.constant(C)).sum());
+            System.out.println("rank " + s0.rank() + " mul-reciprocal grad s " + sd4.calculateGradients(Map.of(), "s").get("s") + " expected " + (-X.mul(C).sumNumber().doubleValue() / 0.49));
+            SameDiff sd2 = SameDiff.create();
+            SDVariable x2 = sd2.var("x", X.dup());
+            SDVariable s2 = sd2.var("s", s0.dup());
+            sd2.setLossVariables(x2.sub(s2).mul(sd2.constant(C)).sum());
+            System.out.println("rank " + s0.rank() + " sub grad s " + sd2.calculateGradients(Map.of(), "s").get("s") + " expected " + (-C.sumNumber().doubleValue()));
+            SameDiff sd3 = SameDiff.create();
+            SDVariable x3 = sd3.var("x", X.dup());
+            SDVariable s3 = sd3.var("s", s0.dup());
+            sd3.setLossVariables(x3.mul(s3).mul(sd3.constant(C)).sum());
+            System.out.println("rank " + s0.rank() + " mul grad s " + sd3.calculateGradients(Map.of(), "s").get("s") + " expected " + (X.mul(C).sumNumber().doubleValue()));
+        }
+    }
+
+    @Test
     void probe() {
         // stop gradient
         var r = grads((sd, x) -> x.mul(x).add(new StopGradient(sd, x).outputVariable().mul(3)), X);
