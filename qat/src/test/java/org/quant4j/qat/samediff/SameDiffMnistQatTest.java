@@ -20,7 +20,7 @@ import org.quant4j.qat.ActivationGradient;
 import org.quant4j.qat.WeightGradient;
 
 /**
- * A SameDiff MLP 784-128-10 on real MNIST (the first 2,000 training digits, 3 epochs of {@code sd.fit}, Adam 2e-3,
+ * A SameDiff MLP 784-128-10 on real MNIST (the first 2,000 training digits, 2 epochs of {@code sd.fit}, Adam 3e-3,
  * batch 100), once in fp32 and once with int4 per-channel LSQ weights and an 8-bit LSQ activation after the ReLU
  * (unsigned grid), from the same initial weights. Accuracy on the 2,000 test digits: QAT within 3 points of fp32.
  * Then convert -> the float graph on the dequantized weights gives the fake-quant graph's outputs.
@@ -62,7 +62,7 @@ class SameDiffMnistQatTest {
         INDArray fq = logits(qatGraph, test.features());
         INDArray dq = logits(deployed, test.features());
         double maxAbsDiff = fq.sub(dq).amaxNumber().doubleValue();
-        System.out.printf("SameDiff MLP 784-%d-10, %d digits x 3 epochs: fp32 %.4f, int4 LSQ w + uint8 LSQ act %.4f, "
+        System.out.printf("SameDiff MLP 784-%d-10, %d digits x 2 epochs: fp32 %.4f, int4 LSQ w + uint8 LSQ act %.4f, "
                         + "dequantized graph max |diff| %.2e; fp32 %.1f s, QAT %.1f s, convert+check %.1f s%n", HIDDEN, TRAIN,
                 fp32Accuracy, qatAccuracy, maxAbsDiff, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (System.nanoTime() - t2) / 1e9);
         assertThat(maxAbsDiff).isLessThanOrEqualTo(1e-5);
@@ -90,13 +90,13 @@ class SameDiffMnistQatTest {
         }
         SDVariable logits = sd.identity("logits", h.mmul(qat == null ? w1 : qat.fakeQuantWeight(w1, int4, WeightGradient.LSQ)).add(b1));
         sd.loss().softmaxCrossEntropy("loss", label, logits, null);
-        sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(2e-3))
+        sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(3e-3))
                 .dataSetFeatureMapping("in").dataSetLabelMapping("label").build());
         return sd;
     }
 
     private static void fit(SameDiff sd, INDArray x, INDArray y) {
-        sd.fit(new org.quant4j.model.data.ArrayDataSetIterator(x, y, 100, 7L), 3);
+        sd.fit(new org.quant4j.model.data.ArrayDataSetIterator(x, y, 100, 7L), 2);
     }
 
     private static INDArray logits(SameDiff sd, INDArray features) {
