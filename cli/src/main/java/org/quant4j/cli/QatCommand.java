@@ -12,6 +12,7 @@ import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.quant4j.core.QuantizationException;
+import org.quant4j.core.TernaryScale;
 import org.quant4j.examples.qat.MnistExample;
 import org.quant4j.examples.qat.MnistQatExample;
 import org.quant4j.examples.qat.QatProgress;
@@ -53,6 +54,9 @@ final class QatCommand implements Command {
                 .desc("fp32 training epochs before quantization (default " + d.fp32Epochs() + ")").build());
         o.addOption(Option.builder().longOpt("train-samples").hasArg().argName("N")
                 .desc("train on the first N of the " + MnistDigits.TRAIN_SIZE + " training digits (default all)").build());
+        o.addOption(Option.builder().longOpt("ternary-scale").hasArg().argName("RULE")
+                .desc("threshold and scale of ternary weights: twn (Ternary Weight Networks, default) or absmean "
+                        + "(BitNet b1.58)").build());
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("S").desc("seed (default " + d.seed() + ")").build());
         o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR")
                 .desc("directory for the model files and the report (default quant4j-qat)").build());
@@ -97,10 +101,23 @@ final class QatCommand implements Command {
                     cmd.hasOption("epochs") ? SpecOptions.parseInt(cmd, "epochs") : d.qatEpochs(),
                     cmd.hasOption("train-samples") ? SpecOptions.parseInt(cmd, "train-samples") : d.trainSamples(),
                     acts.equals("int8"),
-                    cmd.hasOption("seed") ? SpecOptions.parseInt(cmd, "seed") : d.seed());
+                    cmd.hasOption("seed") ? SpecOptions.parseInt(cmd, "seed") : d.seed(),
+                    ternaryScale(cmd, d.ternaryScale()));
         } catch (QuantizationException e) {
             throw new UsageException(e.getMessage());
         }
+    }
+
+    private static TernaryScale ternaryScale(CommandLine cmd, TernaryScale fallback) {
+        if (!cmd.hasOption("ternary-scale")) {
+            return fallback;
+        }
+        String name = cmd.getOptionValue("ternary-scale");
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "twn" -> TernaryScale.TWN;
+            case "absmean" -> TernaryScale.ABSMEAN;
+            default -> throw new UsageException("--ternary-scale must be twn or absmean, got '" + name + "'");
+        };
     }
 
     private static MnistExample example(CommandLine cmd) {

@@ -47,7 +47,8 @@ class QatLauncherTest {
         Result r = run("qat", "--help");
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("--example", "mnist-lenet", "mnist-mlp", "--weights", "int8", "int4", "int2",
-                "ternary", "--acts", "--epochs", "--fp32-epochs", "--train-samples", "--out", "--table");
+                "ternary", "--acts", "--epochs", "--fp32-epochs", "--train-samples", "--out", "--table", "--ternary-scale",
+                "twn", "absmean");
         assertThat(run("--help").out()).contains("qat");
     }
 
@@ -61,6 +62,8 @@ class QatLauncherTest {
             {"epochs must be at least 1", "--example", "mnist-mlp", "--weights", "int4", "--epochs", "0"},
             {"--fp32-epochs expects an integer, got 'two'", "--example", "mnist-mlp", "--weights", "int4", "--fp32-epochs", "two"},
             {"training samples must be 64..8000", "--example", "mnist-mlp", "--weights", "int4", "--train-samples", "10"},
+            {"--ternary-scale must be twn or absmean, got 'lsq'", "--example", "mnist-lenet", "--weights", "ternary",
+                "--ternary-scale", "lsq"},
             {"do not give --weights", "--table", "--weights", "int4"},
             {"unknown example 'lenet'", "--table", "--example", "lenet"},
         };

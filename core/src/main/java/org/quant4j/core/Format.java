@@ -7,7 +7,10 @@ package org.quant4j.core;
 public enum Format {
     /** Uniform integer grid of 2..8 bits, symmetric (signed, no zero point) or asymmetric (zero point). */
     INT,
-    /** Ternary {-1, 0, +1} with an absmean scale (BitNet b1.58, Ma et al. 2024, eq. 1-3); 5 codes per byte. */
+    /**
+     * Ternary {-1, 0, +1} times one scale per block; 5 codes per byte. Quantized with BitNet b1.58's absmean scale
+     * (Ma et al. 2024, eq. 1-3) or TWN's threshold and scale ({@link TernaryScale}).
+     */
     TERNARY,
     /** 4-bit NormalFloat: the 16-value NF4 codebook of QLoRA (Dettmers et al. 2023, sec. 3) / bitsandbytes. */
     NF4,

@@ -6,6 +6,7 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.core.InvalidTensorException;
 import org.quant4j.core.QuantSpec;
+import org.quant4j.core.TernaryScale;
 
 /**
  * Weight fake quantization through DL4J's weight-noise hook. DL4J calls
@@ -37,7 +38,7 @@ public final class FakeQuantWeightNoise implements IWeightNoise {
 
     /** A weight quantizer of {@code spec} with the defaults of a config that only sets {@code spec}. */
     FakeQuantWeightNoise(String layerName, WeightLayout layout, QuantSpec spec) {
-        this(layerName, layout, spec, QatConfig.builder().weights(spec).build(), WeightQuantizers.of(layerName, spec));
+        this(layerName, layout, spec, QatConfig.builder().weights(spec).build(), WeightQuantizers.of(layerName, spec, TernaryScale.ABSMEAN));
     }
 
     /** The configuration {@link Qat#prepare} inserted this quantizer with. */

@@ -15,6 +15,7 @@ import org.quant4j.core.Granularity;
 import org.quant4j.core.InvalidSpecException;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizationException;
+import org.quant4j.core.TernaryScale;
 
 /**
  * What {@link Qat#prepare} inserts: the weight spec (null: float weights), the activation spec
@@ -30,7 +31,7 @@ import org.quant4j.core.QuantizationException;
  *         .build();
  * }</pre>
  */
-@JsonPropertyOrder({"weights", "weightGradient", "activations", "activationGradient", "observer", "averagingConstant",
+@JsonPropertyOrder({"weights", "weightGradient", "ternaryScale", "activations", "activationGradient", "observer", "averagingConstant",
         "percentile", "histogramBins", "freezeObserversAfter", "freezeBnStatsAfter", "floatLayers"})
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class QatConfig {
@@ -38,6 +39,7 @@ public final class QatConfig {
 
     private final QuantSpec weights;
     private final WeightGradient weightGradient;
+    private final TernaryScale ternaryScale;
     private final QuantSpec activations;
     private final ActivationGradient activationGradient;
     private final ObserverKind observer;
@@ -51,6 +53,7 @@ public final class QatConfig {
     private QatConfig(Builder b) {
         this.weights = b.weights;
         this.weightGradient = b.weightGradient;
+        this.ternaryScale = b.ternaryScale;
         this.activations = b.activations;
         this.activationGradient = b.activationGradient;
         this.observer = b.observer;
@@ -69,6 +72,7 @@ public final class QatConfig {
     @JsonCreator
     static QatConfig fromJsonFields(@JsonProperty("weights") QuantSpec weights,
                                     @JsonProperty("weightGradient") WeightGradient weightGradient,
+                                    @JsonProperty("ternaryScale") TernaryScale ternaryScale,
                                     @JsonProperty("activations") QuantSpec activations,
                                     @JsonProperty("activationGradient") ActivationGradient activationGradient,
                                     @JsonProperty("observer") ObserverKind observer,
@@ -80,6 +84,7 @@ public final class QatConfig {
                                     @JsonProperty("floatLayers") Set<Integer> floatLayers) {
         Builder b = builder().weights(weights).activations(activations);
         if (weightGradient != null) b.weightGradient(weightGradient);
+        if (ternaryScale != null) b.ternaryScale(ternaryScale);
         if (activationGradient != null) b.activationGradient(activationGradient);
         if (observer != null) b.observer(observer);
         if (averagingConstant != null) b.averagingConstant(averagingConstant);
@@ -112,6 +117,8 @@ public final class QatConfig {
     @JsonProperty public QuantSpec weights() { return weights; }
     /** Weight grid and backward pass: fitted scales with STE (default), or LSQ's learned steps. */
     @JsonProperty public WeightGradient weightGradient() { return weightGradient; }
+    /** Threshold and scale of ternary weights: BitNet's absmean (default) or TWN's (ternary weight specs only). */
+    @JsonProperty public TernaryScale ternaryScale() { return ternaryScale; }
     /** Activation spec (INT, per tensor); null keeps activations in float. */
     @JsonProperty public QuantSpec activations() { return activations; }
     @JsonProperty public ActivationGradient activationGradient() { return activationGradient; }
@@ -135,6 +142,7 @@ public final class QatConfig {
     @Override
     public boolean equals(Object o) {
         return o instanceof QatConfig c && Objects.equals(c.weights, weights) && c.weightGradient == weightGradient
+                && c.ternaryScale == ternaryScale
                 && Objects.equals(c.activations, activations)
                 && c.activationGradient == activationGradient && c.observer == observer
                 && c.averagingConstant == averagingConstant && c.percentile == percentile
@@ -145,7 +153,7 @@ public final class QatConfig {
 
     @Override
     public int hashCode() {
-        return Objects.hash(weights, weightGradient, activations, activationGradient, observer, averagingConstant, percentile,
+        return Objects.hash(weights, weightGradient, ternaryScale, activations, activationGradient, observer, averagingConstant, percentile,
                 histogramBins, freezeObserversAfter, freezeBnStatsAfter, floatLayers);
     }
 
@@ -155,12 +163,14 @@ public final class QatConfig {
     }
 
     /**
-     * Defaults: float weights and activations, clipped STE, moving-average min-max (c = 0.01), never frozen;
-     * for histogram observers the 99.99th percentile and 2048 bins (TensorRT's and PyTorch's defaults).
+     * Defaults: float weights and activations, STE weights (BitNet's absmean for ternary), clipped STE activations,
+     * moving-average min-max (c = 0.01), never frozen; for histogram observers the 99.99th percentile and 2048 bins
+     * (TensorRT's and PyTorch's defaults).
      */
     public static final class Builder {
         private QuantSpec weights;
         private WeightGradient weightGradient = WeightGradient.STE;
+        private TernaryScale ternaryScale = TernaryScale.ABSMEAN;
         private QuantSpec activations;
         private ActivationGradient activationGradient = ActivationGradient.CLIPPED_STE;
         private ObserverKind observer = ObserverKind.MOVING_AVERAGE_MIN_MAX;
@@ -178,6 +188,12 @@ public final class QatConfig {
 
         public Builder weightGradient(WeightGradient g) {
             this.weightGradient = Objects.requireNonNull(g, "weightGradient");
+            return this;
+        }
+
+        /** Threshold and scale of ternary weights (see {@link TernaryScale}); default ABSMEAN. */
+        public Builder ternaryScale(TernaryScale scale) {
+            this.ternaryScale = Objects.requireNonNull(scale, "ternaryScale");
             return this;
         }
 
@@ -235,6 +251,10 @@ public final class QatConfig {
                     || activations.granularity().kind() != Granularity.Kind.TENSOR)) {
                 throw new InvalidSpecException("QAT activation quantization is INT per tensor, not "
                         + activations.shortName());
+            }
+            if (ternaryScale != TernaryScale.ABSMEAN && (weights == null || weights.format() != Format.TERNARY)) {
+                throw new InvalidSpecException("ternary scale " + ternaryScale + " needs ternary weights, not "
+                        + (weights == null ? "float weights" : weights.shortName()));
             }
             if (weights != null) {
                 WeightQuantizers.check(weights);

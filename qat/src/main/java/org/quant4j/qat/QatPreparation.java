@@ -125,7 +125,7 @@ final class QatPreparation {
         String name = net.describe(i) + (FakeQuantWeightNoise.WEIGHT_KEY.equals(key) ? "" : " " + key);
         layout.checkGranularity(name, net.layer(i).getParam(key).shape(), w.granularity());
         WeightQuantizer quantizer = config.weightGradient() == WeightGradient.LSQ
-                ? new LsqWeightQuantizer(name, w) : WeightQuantizers.of(name, w);
+                ? new LsqWeightQuantizer(name, w) : WeightQuantizers.of(name, w, config.ternaryScale());
         if (quantizer instanceof LsqWeightQuantizer lsq) {
             lsqWeights.add(new LearnedStepTrainer.Weight(i, key, layout, lsq, fold));
         }

@@ -3,6 +3,7 @@ package org.quant4j.qat;
 import org.quant4j.core.InvalidSpecException;
 import org.quant4j.core.NumberEncoding;
 import org.quant4j.core.QuantSpec;
+import org.quant4j.core.TernaryScale;
 
 /** The {@link WeightQuantizer} of a {@link QuantSpec}. */
 final class WeightQuantizers {
@@ -10,15 +11,16 @@ final class WeightQuantizers {
 
     /**
      * INT: the vectorised {@link IntWeightQuantizer}; TERNARY, NF4, FP8 (E4M3/E5M2) and FP4 (MXFP4/NVFP4):
-     * core's codec round trip ({@link CodecWeightQuantizer}).
+     * core's codec round trip ({@link CodecWeightQuantizer}); ternary with the threshold and scale rule
+     * {@code ternaryScale}.
      *
      * @throws InvalidSpecException for formats QAT does not fake-quantize
      */
-    static WeightQuantizer of(String layerName, QuantSpec spec) {
+    static WeightQuantizer of(String layerName, QuantSpec spec, TernaryScale ternaryScale) {
         check(spec);
         return switch (spec.format()) {
             case INT -> new IntWeightQuantizer(spec);
-            default -> new CodecWeightQuantizer(layerName, spec);
+            default -> new CodecWeightQuantizer(layerName, spec, ternaryScale);
         };
     }
 

@@ -18,6 +18,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 import org.quant4j.core.Granularity;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.TernaryScale;
 import org.quant4j.core.io.ModelFileWriter;
 import org.quant4j.model.data.ArrayDataSetIterator;
 import org.quant4j.model.data.MnistDigits;
@@ -151,6 +152,7 @@ public final class MnistQatExample {
     private QatConfig config(WeightWidth width, ObserverKind observer, int freezeAfter) {
         return QatConfig.builder()
                 .weights(width.spec())
+                .ternaryScale(width == WeightWidth.TERNARY ? settings.ternaryScale() : TernaryScale.ABSMEAN)
                 .activations(settings.int8Activations() ? INT8_ACTIVATIONS : null)
                 .observer(observer)
                 .freezeObserversAfter(freezeAfter)

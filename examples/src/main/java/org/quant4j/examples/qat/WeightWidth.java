@@ -6,7 +6,8 @@ import org.quant4j.core.QuantSpec;
 
 /**
  * The weight widths of the QAT example, all per output channel: symmetric integers of 8, 4 and 2 bits
- * (core's grid {@code [-2^(b-1), 2^(b-1)-1]}) and ternary b1.58 (absmean scale, BitNet b1.58).
+ * (core's grid {@code [-2^(b-1), 2^(b-1)-1]}) and ternary {-1, 0, +1} times a scale (1.6 bits stored; threshold and
+ * scale from {@link QatRunSettings#ternaryScale()}: TWN or BitNet b1.58's absmean).
  */
 public enum WeightWidth {
     INT8("int8"),
