@@ -40,8 +40,8 @@ final class MiniLmPtq {
         if (cmd.hasOption("held-out-samples")) {
             throw new UsageException("--held-out-samples applies to DL4J model zips, not minilm");
         }
-        if (cmd.hasOption("claq-bits") && !method.equals("claq")) {
-            throw new UsageException("--claq-bits applies to --method claq only");
+        if ((cmd.hasOption("claq-bits") || cmd.hasOption("claq-outliers")) && !method.equals("claq")) {
+            throw new UsageException("--claq-bits and --claq-outliers apply to --method claq only");
         }
         if (method.equals("claq") && (cmd.hasOption("bits") || cmd.hasOption("group-size") || cmd.hasOption("asym"))) {
             throw new UsageException("claq takes its width from --claq-bits (default " + DEFAULT_CLAQ_BITS
@@ -59,7 +59,8 @@ final class MiniLmPtq {
         BertPtq.Builder builder = BertPtq.builder(method, spec).seed(seed).maxTokens(maxTokens)
                 .groupFallback(PtqCommand.fallback(cmd.getOptionValue("group-fallback", "refuse")));
         if (method.equals("claq")) {
-            builder.claq(ClaqParams.adaptive(claqBits(cmd)));
+            builder.claq(ClaqParams.builder().adaptivePrecision(claqBits(cmd))
+                    .reserveOutliers(cmd.hasOption("claq-outliers")).build());
         }
         if (cmd.hasOption("act-order") || cmd.hasOption("range")) { // refused for methods they do not apply to
             builder.solver(PtqCommand.solver(cmd, method));

@@ -57,6 +57,9 @@ final class PtqCommand implements Command {
                         + "default) and claq for minilm only").build());
         o.addOption(Option.builder().longOpt("claq-bits").hasArg().argName("BITS")
                 .desc("claq: average code bits per weight of its adaptive precision (default 2.5)").build());
+        o.addOption(Option.builder().longOpt("claq-outliers")
+                .desc("claq: Outlier Reservation with the reference's ratios (10% of the columns keep their 1.4% largest "
+                        + "and smallest weights in FP16, the others 0.4%)").build());
         o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N")
                 .desc("minilm: calibration passages are truncated to N tokens (default 128, at most 512)").build());
         o.addOption(Option.builder().longOpt("bits").hasArg().argName("B").desc("integer bits 2..8 (default 4)").build());
@@ -90,8 +93,8 @@ final class PtqCommand implements Command {
         if (MiniLmPtq.wanted(cmd.getOptionValue("model"))) {
             return MiniLmPtq.run(cmd, out);
         }
-        if (cmd.hasOption("claq-bits") || cmd.hasOption("max-tokens")) {
-            throw new UsageException("--claq-bits and --max-tokens apply to --model minilm only");
+        if (cmd.hasOption("claq-bits") || cmd.hasOption("claq-outliers") || cmd.hasOption("max-tokens")) {
+            throw new UsageException("--claq-bits, --claq-outliers and --max-tokens apply to --model minilm only");
         }
         Path modelFile = Path.of(cmd.getOptionValue("model"));
         Path outFile = Path.of(cmd.getOptionValue("out"));

@@ -54,7 +54,11 @@ class MiniLmPtqLauncherTest {
         Launcher.Result claqBits = run("ptq", "--model", "minilm", "--method", "gptq", "--claq-bits", "2.5",
                 "--out", out.toString());
         assertThat(claqBits.code()).isEqualTo(2);
-        assertThat(claqBits.err()).contains("--claq-bits applies to --method claq only");
+        assertThat(claqBits.err()).contains("--claq-bits and --claq-outliers apply to --method claq only");
+        Launcher.Result claqOutliers = run("ptq", "--model", "minilm", "--method", "rtn", "--claq-outliers",
+                "--out", out.toString());
+        assertThat(claqOutliers.code()).isEqualTo(2);
+        assertThat(claqOutliers.err()).contains("--claq-bits and --claq-outliers apply to --method claq only");
         Launcher.Result actOrder = run("ptq", "--model", "minilm", "--method", "awq", "--act-order",
                 "--out", out.toString());
         assertThat(actOrder.code()).isEqualTo(2);
