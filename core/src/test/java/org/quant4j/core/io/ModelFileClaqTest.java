@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -276,10 +274,7 @@ class ModelFileClaqTest {
      * bits/weight updated to the edited bytes, then the manifest edited, sealed as the writer seals.
      */
     private Path craft(Consumer<Map<String, byte[]>> editEntries, Consumer<ObjectNode> editManifest) throws IOException {
-        Map<String, byte[]> entries = new LinkedHashMap<>();
-        try (ZipFile zip = new ZipFile(valid.toFile())) {
-            for (ZipEntry e : zip.stream().toList()) entries.put(e.getName(), zip.getInputStream(e).readAllBytes());
-        }
+        Map<String, byte[]> entries = CraftedModelFiles.entries(valid);
         ObjectNode manifest = (ObjectNode) JSON.readTree(entries.get("manifest.json"));
         editEntries.accept(entries);
         for (JsonNode tensor : (ArrayNode) manifest.get("claqTensors")) {
@@ -288,7 +283,7 @@ class ModelFileClaqTest {
                 ObjectNode part = (ObjectNode) tensor.get(role);
                 byte[] data = part == null ? null : entries.get(part.get("entry").asText());
                 if (data != null) {
-                    part.put("bytes", data.length).put("crc32", FileSeal.hex(crc32(data)));
+                    part.put("bytes", data.length).put("crc32", FileSeal.hex(CraftedModelFiles.crc32(data)));
                     stored += data.length;
                 }
             }
@@ -298,18 +293,6 @@ class ModelFileClaqTest {
         }
         editManifest.accept(manifest);
         entries.put("manifest.json", JSON.writeValueAsBytes(manifest));
-        List<SealedZipWriter.Entry> sealed = new ArrayList<>();
-        entries.forEach((name, data) -> sealed.add(new SealedZipWriter.Entry(name, data, crc32(data))));
-        Path file = Files.createTempFile(dir, "crafted", ".q4j");
-        try (OutputStream out = Files.newOutputStream(file)) {
-            SealedZipWriter.write(out, sealed);
-        }
-        return file;
-    }
-
-    private static long crc32(byte[] data) {
-        CRC32 crc = new CRC32();
-        crc.update(data);
-        return crc.getValue();
+        return CraftedModelFiles.seal(dir, entries);
     }
 }

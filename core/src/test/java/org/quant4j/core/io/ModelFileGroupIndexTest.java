@@ -7,20 +7,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
-import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import org.junit.jupiter.api.BeforeEach;
@@ -177,30 +173,15 @@ class ModelFileGroupIndexTest {
      */
     private Path craft(Consumer<ObjectNode> editManifest, Consumer<Map<String, byte[]>> editEntries, boolean fixCrc)
             throws IOException {
-        Map<String, byte[]> entries = new LinkedHashMap<>();
-        try (ZipFile zip = new ZipFile(valid.toFile())) {
-            for (ZipEntry e : zip.stream().toList()) entries.put(e.getName(), zip.getInputStream(e).readAllBytes());
-        }
+        Map<String, byte[]> entries = CraftedModelFiles.entries(valid);
         ObjectNode manifest = (ObjectNode) JSON.readTree(entries.get("manifest.json"));
         editManifest.accept(manifest);
         editEntries.accept(entries);
         if (fixCrc && part(manifest) != null) {
-            part(manifest).put("crc32", FileSeal.hex(crc32(entries.get("quantized/0.gidx"))));
+            part(manifest).put("crc32", FileSeal.hex(CraftedModelFiles.crc32(entries.get("quantized/0.gidx"))));
         }
         entries.put("manifest.json", JSON.writeValueAsBytes(manifest));
-        List<SealedZipWriter.Entry> sealed = new ArrayList<>();
-        entries.forEach((name, data) -> sealed.add(new SealedZipWriter.Entry(name, data, crc32(data))));
-        Path file = Files.createTempFile(dir, "crafted", ".q4j");
-        try (OutputStream out = Files.newOutputStream(file)) {
-            SealedZipWriter.write(out, sealed);
-        }
-        return file;
-    }
-
-    private static long crc32(byte[] data) {
-        CRC32 crc = new CRC32();
-        crc.update(data);
-        return crc.getValue();
+        return CraftedModelFiles.seal(dir, entries);
     }
 
     private static JsonNode tree(String json) {

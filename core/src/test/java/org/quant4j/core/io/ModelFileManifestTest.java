@@ -7,18 +7,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -223,10 +217,7 @@ class ModelFileManifestTest {
 
     /** The valid file's entries, with the manifest and then the entries edited, sealed as the writer seals. */
     private Path craft(Consumer<ObjectNode> editManifest, Consumer<Map<String, byte[]>> editEntries) throws IOException {
-        Map<String, byte[]> entries = new LinkedHashMap<>();
-        try (ZipFile zip = new ZipFile(valid.toFile())) {
-            for (ZipEntry e : zip.stream().toList()) entries.put(e.getName(), zip.getInputStream(e).readAllBytes());
-        }
+        Map<String, byte[]> entries = CraftedModelFiles.entries(valid);
         String originalJson = new String(entries.get("manifest.json"), StandardCharsets.UTF_8);
         ObjectNode manifest = (ObjectNode) JSON.readTree(originalJson);
         editManifest.accept(manifest);
@@ -234,16 +225,6 @@ class ModelFileManifestTest {
             entries.put("manifest.json", JSON.writeValueAsBytes(manifest));
         }
         editEntries.accept(entries);
-        List<SealedZipWriter.Entry> sealed = new ArrayList<>();
-        entries.forEach((name, data) -> {
-            CRC32 crc = new CRC32();
-            crc.update(data);
-            sealed.add(new SealedZipWriter.Entry(name, data, crc.getValue()));
-        });
-        Path file = Files.createTempFile(dir, "crafted", ".q4j");
-        try (OutputStream out = Files.newOutputStream(file)) {
-            SealedZipWriter.write(out, sealed);
-        }
-        return file;
+        return CraftedModelFiles.seal(dir, entries);
     }
 }
