@@ -8,7 +8,6 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
-import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GravesLSTM;
 import org.deeplearning4j.nn.conf.layers.LSTM;
@@ -93,20 +92,6 @@ class GraphQatTest {
                 .hasMessageContaining("LSTM (input and recurrent weights; not GravesLSTM");
         assertThat(((BaseLayer) graph.getLayer("lstm").conf().getLayer()).getWeightNoise()).isNull();
         assertThat(graph.getLayer("lstm")).isNotInstanceOf(QuantizedOutputLstm.class);
-    }
-
-    @Test
-    void batchNormalizationNotAfterAConvolutionIsRefused() {
-        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().list()
-                .layer(new DenseLayer.Builder().nOut(4).activation(Activation.RELU).build())
-                .layer(new BatchNormalization.Builder().name("bn1").build())
-                .layer(new OutputLayer.Builder().nOut(2).activation(Activation.SOFTMAX).build())
-                .setInputType(InputType.feedForward(3)).build());
-        net.init();
-        assertThatThrownBy(() -> Qat.prepare(net, INT4_INT8))
-                .isInstanceOf(UnsupportedLayerException.class)
-                .hasMessageContaining("layer 1 (BatchNormalization 'bn1')")
-                .hasMessageContaining("BatchNormalization (directly after a ConvolutionLayer");
     }
 
     @Test
