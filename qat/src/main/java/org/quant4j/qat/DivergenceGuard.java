@@ -1,9 +1,6 @@
 package org.quant4j.qat;
 
-import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -37,9 +34,10 @@ public final class DivergenceGuard extends BaseTrainingListener {
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
         double score = model.score();
-        String badLayer = firstNonFiniteLayer(layers(model));
+        QatNetwork net = QatNetwork.of(model);
+        String badLayer = firstNonFiniteLayer(net);
         if (badLayer != null || !Double.isFinite(score)) {
-            String restored = restore(model);
+            String restored = restore(net);
             throw new TrainingDivergedException("iteration " + iteration + " (epoch " + epoch + "): "
                     + (badLayer != null ? badLayer + " holds NaN or Inf parameters" : "")
                     + (badLayer != null && !Double.isFinite(score) ? ", " : "")
@@ -48,53 +46,28 @@ public final class DivergenceGuard extends BaseTrainingListener {
         }
         if (checkpointIteration < 0 || iteration - checkpointIteration >= every) {
             params = model.params().dup();
-            INDArray state = updaterState(model);
+            INDArray state = net.updaterState();
             updaterState = state == null ? null : state.dup();
             checkpointIteration = iteration;
         }
     }
 
-    private String restore(Model model) {
+    private String restore(QatNetwork net) {
         if (params == null) {
             return "no checkpoint was taken yet, so the parameters were left as they are";
         }
-        model.setParams(params.dup());
+        net.model().setParams(params.dup());
         if (updaterState != null) {
-            updaterState(model).assign(updaterState);
+            net.updaterState().assign(updaterState);
         }
         return "the parameters and updater state of iteration " + checkpointIteration + " were restored";
     }
 
-    /** The updater's state view of a MultiLayerNetwork or ComputationGraph (null before the first fit). */
-    private static INDArray updaterState(Model model) {
-        if (model instanceof MultiLayerNetwork net) {
-            return net.getUpdater(false) == null ? null : net.getUpdater(false).getStateViewArray();
-        }
-        if (model instanceof ComputationGraph graph) {
-            return graph.getUpdater(false) == null ? null : graph.getUpdater(false).getStateViewArray();
-        }
-        throw new IllegalArgumentException("DivergenceGuard watches a MultiLayerNetwork or ComputationGraph, not "
-                + model.getClass().getName());
-    }
-
-    private static Layer[] layers(Model model) {
-        if (model instanceof MultiLayerNetwork net) {
-            return net.getLayers();
-        }
-        if (model instanceof ComputationGraph graph) {
-            return graph.getLayers();
-        }
-        throw new IllegalArgumentException("DivergenceGuard watches a MultiLayerNetwork or ComputationGraph, not "
-                + model.getClass().getName());
-    }
-
-    private static String firstNonFiniteLayer(Layer[] layers) {
-        for (int i = 0; i < layers.length; i++) {
-            INDArray p = layers[i].params();
+    private static String firstNonFiniteLayer(QatNetwork net) {
+        for (int i = 0; i < net.size(); i++) {
+            INDArray p = net.layer(i).params();
             if (p != null && p.length() > 0 && !Double.isFinite(p.sumNumber().doubleValue())) {
-                String name = layers[i].conf().getLayer().getLayerName();
-                return "layer " + i + " (" + layers[i].conf().getLayer().getClass().getSimpleName()
-                        + (name == null ? "" : " '" + name + "'") + ")";
+                return net.describe(i);
             }
         }
         return null;

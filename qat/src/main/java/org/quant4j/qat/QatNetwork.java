@@ -50,6 +50,14 @@ final class QatNetwork {
         return mln != null ? mln : graph;
     }
 
+    /** The updater's state view, or null before the first fit created the updater. */
+    org.nd4j.linalg.api.ndarray.INDArray updaterState() {
+        if (mln != null) {
+            return mln.getUpdater(false) == null ? null : mln.getUpdater(false).getStateViewArray();
+        }
+        return graph.getUpdater(false) == null ? null : graph.getUpdater(false).getStateViewArray();
+    }
+
     Dl4jNetwork view() {
         return mln != null ? Dl4jNetwork.of(mln) : Dl4jNetwork.of(graph);
     }
