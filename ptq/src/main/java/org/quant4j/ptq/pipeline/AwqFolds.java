@@ -158,9 +158,13 @@ final class AwqFolds {
                     return;
                 }
             }
-            reasons.put(t.name(), (layer == null ? "a non-layer vertex" : layer.getClass().getSimpleName()
-                    + (layer instanceof DenseLayer || layer instanceof ActivationLayer ? " with a non-homogeneous activation"
-                    : "")) + " before it");
+            String what = layer == null ? "a non-layer vertex" : layer.getClass().getSimpleName();
+            if (layer instanceof DenseLayer d) {
+                what += d.hasLayerNorm() ? " with layer norm" : " with activation " + d.getActivationFn();
+            } else if (layer instanceof ActivationLayer a) {
+                what += " " + a.getActivationFn();
+            }
+            reasons.put(t.name(), what + " before it");
             return;
         }
     }

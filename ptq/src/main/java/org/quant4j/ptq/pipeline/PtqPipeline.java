@@ -33,6 +33,11 @@ import org.quant4j.ptq.WeightSolver;
  * With {@link Builder#sequential(boolean) sequential(false)} every target sees the unquantized network's
  * activations instead.
  *
+ * <p>Solvers: any {@link WeightSolver} (RTN, GPTQ, HQQ; its tensor is stored as is); {@link Awq}, run as AWQ on the
+ * whole network by {@link AwqTargets} (float inputs, AutoAWQ's order; scales folded into the previous Dense where
+ * {@link AwqFolds} finds that exact, else stored as {@code <target>/input_scale}); {@link Claq} through
+ * {@link #builder(Claq)} (a {@code ClaqTensor} per target). Each target's result is a {@link StoredWeight}.
+ *
  * <p>Per target: the spec is fitted to its width ({@link GroupFallback}); its input rows are captured by a
  * {@link CalibrationRunner} into {@link LayerStats} (when there is calibration data); the solver quantizes it; the
  * relative output error {@code ‖W X − Ŵ X‖²/‖W X‖²} is measured on held-out rows (a separate data set captured the

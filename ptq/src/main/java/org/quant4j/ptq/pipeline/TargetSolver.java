@@ -85,7 +85,7 @@ interface TargetSolver {
     static TargetSolver of(Claq claq) {
         return new TargetSolver() {
             @Override public String name() { return claq.name(); }
-            @Override public String description() { return "claq(" + claq.params() + ")"; }
+            @Override public String description() { return claq.toString(); }
             @Override public boolean needsCalibration() { return true; }
 
             @Override

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -23,20 +22,14 @@ import org.quant4j.ptq.Rtn;
 /** CLAQ in the pipeline on the MNIST MLP 784-1024-1024-10 trained on real digits ({@link TrainedMnist}). */
 class PtqPipelineClaqTest {
     private static final List<String> LAYERS = List.of("layer0/W", "layer1/W", "layer2/W");
-    private static MultiLayerNetwork net;
-    private static double fp32;
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void train() {
-        net = TrainedMnist.mlp();
-        fp32 = TrainedMnist.accuracy(net);
-    }
-
     @Test
     void claqAt2point5BitsBeatsRtnAt2BitsAndReportsItsStoredBits() throws IOException {
+        MultiLayerNetwork net = TrainedMnist.mlp();
+        double fp32 = TrainedMnist.accuracy(net);
         PtqResult<MultiLayerNetwork> claq = calibrated(PtqPipeline.builder(new Claq(ClaqParams.adaptive(2.5)))).build()
                 .quantize(net);
         PtqResult<MultiLayerNetwork> rtn = calibrated(PtqPipeline.builder(new Rtn(), asym(2))).build().quantize(net);
