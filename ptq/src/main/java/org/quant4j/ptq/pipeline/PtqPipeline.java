@@ -56,8 +56,6 @@ public final class PtqPipeline {
     public static final int DEFAULT_RESERVOIR_ROWS = LayerStats.DEFAULT_RESERVOIR_ROWS;
     /** Held-out rows kept per layer for the output error. */
     public static final int DEFAULT_ERROR_ROWS = 2048;
-    /** A spec whose validation checks only that weights are finite (CLAQ has no spec of its own). */
-    private static final QuantSpec FINITE_CHECK = QuantSpec.builder().bits(8).perChannel().build();
 
     private final TargetSolver solver;
     private final QuantSpec spec;
@@ -179,7 +177,7 @@ public final class PtqPipeline {
             INDArray w = view.weight(t);
             long cols = w.length() / w.size(0);
             if (spec == null) {
-                Quantizer.validate(t.name(), w.data().asFloat(), w.shape(), FINITE_CHECK);
+                Quantizer.validate(t.name(), w.data().asFloat(), w.shape()); // CLAQ: no spec, only finite values
                 plans.add(new Plan(t, null, ""));
                 continue;
             }
