@@ -19,7 +19,6 @@ import org.quant4j.ptq.bert.BertPtqResult;
  */
 final class MiniLmPtq {
     static final String MODEL = "minilm";
-    private static final double DEFAULT_CLAQ_BITS = 2.5;
 
     private MiniLmPtq() {}
 
@@ -40,13 +39,7 @@ final class MiniLmPtq {
         if (cmd.hasOption("held-out-samples")) {
             throw new UsageException("--held-out-samples applies to DL4J model zips, not minilm");
         }
-        if ((cmd.hasOption("claq-bits") || cmd.hasOption("claq-outliers")) && !method.equals("claq")) {
-            throw new UsageException("--claq-bits and --claq-outliers apply to --method claq only");
-        }
-        if (method.equals("claq") && (cmd.hasOption("bits") || cmd.hasOption("group-size") || cmd.hasOption("asym"))) {
-            throw new UsageException("claq takes its width from --claq-bits (default " + DEFAULT_CLAQ_BITS
-                    + "), not --bits/--group-size/--asym");
-        }
+        ClaqParams claq = PtqCommand.claqParams(cmd, method);
         int passages = cmd.hasOption("calib-samples") ? SpecOptions.parseInt(cmd, "calib-samples")
                 : SotuCorpus.DEFAULT_CALIBRATION_PASSAGES;
         if (passages < 1) {
@@ -58,9 +51,8 @@ final class MiniLmPtq {
                 : PtqCommand.spec(cmd, method, method.equals("awq")); // AutoAWQ: zero_point=True
         BertPtq.Builder builder = BertPtq.builder(method, spec).seed(seed).maxTokens(maxTokens)
                 .groupFallback(PtqCommand.fallback(cmd.getOptionValue("group-fallback", "refuse")));
-        if (method.equals("claq")) {
-            builder.claq(ClaqParams.builder().adaptivePrecision(claqBits(cmd))
-                    .reserveOutliers(cmd.hasOption("claq-outliers")).build());
+        if (claq != null) {
+            builder.claq(claq);
         }
         if (cmd.hasOption("act-order") || cmd.hasOption("range")) { // refused for methods they do not apply to
             builder.solver(PtqCommand.solver(cmd, method));
@@ -73,7 +65,7 @@ final class MiniLmPtq {
         MiniLm model = MiniLm.load();
         out.printf("%s: %d layers, %d quantization targets; %s %s, %d calibration passages (<= %d tokens)%n",
                 BertPtq.MODEL_NAME, model.encoder().layerCount(), model.encoder().targets().size(), method,
-                spec == null ? "claq " + claqBits(cmd) + " bits" : spec.shortName(), calibration.size(), maxTokens);
+                spec == null ? claq : spec.shortName(), calibration.size(), maxTokens);
         LayerProgress progress = new LayerProgress(out, System.err);
         BertPtqResult result;
         try {
@@ -82,17 +74,5 @@ final class MiniLmPtq {
             progress.close();
         }
         return PtqCommand.writeOutputs(cmd, out, outFile, result.model(), result.report());
-    }
-
-    private static double claqBits(CommandLine cmd) {
-        if (!cmd.hasOption("claq-bits")) {
-            return DEFAULT_CLAQ_BITS;
-        }
-        String v = cmd.getOptionValue("claq-bits");
-        try {
-            return Double.parseDouble(v.trim());
-        } catch (NumberFormatException e) {
-            throw new UsageException("--claq-bits expects a number of bits such as 2.5, got '" + v + "'");
-        }
     }
 }

@@ -13,6 +13,9 @@ import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileWriter;
+import org.quant4j.ptq.Awq;
+import org.quant4j.ptq.Claq;
+import org.quant4j.ptq.ClaqParams;
 import org.quant4j.ptq.Gptq;
 import org.quant4j.ptq.Hqq;
 import org.quant4j.ptq.RangeSearch;
@@ -25,13 +28,15 @@ import org.quant4j.ptq.pipeline.PtqReport;
 import org.quant4j.ptq.pipeline.PtqResult;
 
 /**
- * {@code quant4j ptq}: post-training quantization of a DL4J model zip with RTN, GPTQ or HQQ ({@link PtqPipeline}),
+ * {@code quant4j ptq}: post-training quantization of a DL4J model zip with RTN, GPTQ, HQQ, AWQ or CLAQ
+ * ({@link PtqPipeline}),
  * writing a quant4j model file (only when every layer succeeded) and optionally a report directory.
  */
 final class PtqCommand implements Command {
     private static final int DEFAULT_CALIB_SAMPLES = 512;
     private static final int DEFAULT_HELD_OUT_SAMPLES = 256;
     private static final int BATCH = 128;
+    private static final double DEFAULT_CLAQ_BITS = 2.5;
 
     @Override
     public String name() {
@@ -40,8 +45,8 @@ final class PtqCommand implements Command {
 
     @Override
     public String summary() {
-        return "post-training quantization of a DL4J model zip (rtn, gptq, hqq) or of MiniLM (--model minilm: also awq, "
-                + "claq) into a quant4j model file";
+        return "post-training quantization of a DL4J model zip or of MiniLM (--model minilm) with rtn, gptq, hqq, awq "
+                + "or claq into a quant4j model file";
     }
 
     @Override
@@ -53,8 +58,8 @@ final class PtqCommand implements Command {
         o.addOption(Option.builder("o").longOpt("out").hasArg().argName("FILE").required()
                 .desc("quant4j model file to write (written only if every layer succeeds)").build());
         o.addOption(Option.builder().longOpt("method").hasArg().argName("rtn|gptq|hqq|awq|claq")
-                .desc("weight solver (default gptq); hqq always uses asymmetric FP16 zero points; awq (asymmetric by "
-                        + "default) and claq for minilm only").build());
+                .desc("weight solver (default gptq); hqq always uses asymmetric FP16 zero points; awq is asymmetric by "
+                        + "default; awq and claq need calibration data").build());
         o.addOption(Option.builder().longOpt("claq-bits").hasArg().argName("BITS")
                 .desc("claq: average code bits per weight of its adaptive precision (default 2.5)").build());
         o.addOption(Option.builder().longOpt("claq-outliers")
@@ -93,17 +98,19 @@ final class PtqCommand implements Command {
         if (MiniLmPtq.wanted(cmd.getOptionValue("model"))) {
             return MiniLmPtq.run(cmd, out);
         }
-        if (cmd.hasOption("claq-bits") || cmd.hasOption("claq-outliers") || cmd.hasOption("max-tokens")) {
-            throw new UsageException("--claq-bits, --claq-outliers and --max-tokens apply to --model minilm only");
+        if (cmd.hasOption("max-tokens")) {
+            throw new UsageException("--max-tokens applies to --model minilm only");
         }
         Path modelFile = Path.of(cmd.getOptionValue("model"));
         Path outFile = Path.of(cmd.getOptionValue("out"));
         String method = cmd.getOptionValue("method", "gptq").toLowerCase(Locale.ROOT);
-        WeightSolver solver = solver(cmd, method);
-        QuantSpec spec = spec(cmd, method, false);
+        ClaqParams claq = claqParams(cmd, method);
+        WeightSolver solver = claq == null ? solver(cmd, method) : null;
+        QuantSpec spec = claq == null ? spec(cmd, method, method.equals("awq")) : null; // AutoAWQ: zero_point=True
         String fallbackName = cmd.getOptionValue("group-fallback", "refuse");
         GroupFallback fallback = fallback(fallbackName);
-        PtqPipeline.Builder pipeline = PtqPipeline.builder(solver, spec).groupFallback(fallback)
+        PtqPipeline.Builder pipeline = (claq == null ? PtqPipeline.builder(solver, spec) : PtqPipeline.builder(new Claq(claq)))
+                .groupFallback(fallback)
                 .sourceModel(modelFile.getFileName().toString())
                 .seed(cmd.hasOption("seed") ? SpecOptions.parseInt(cmd, "seed") : 0);
         if (cmd.hasOption("calib")) {
@@ -119,13 +126,13 @@ final class PtqCommand implements Command {
                     "MNIST train digits 0.." + (calib - 1)));
             pipeline.heldOut(CalibrationData.of(MnistData.trainRows(train - heldOut, train), BATCH,
                     "MNIST train digits " + (train - heldOut) + ".." + (train - 1)));
-        } else if (solver.needsCalibration()) {
+        } else if (claq != null || solver.needsCalibration()) {
             throw new UsageException(method + " needs calibration data: add --calib mnist");
         }
 
         Dl4jModelFile input = Dl4jModelFile.read(modelFile);
         out.printf("%s: %s, %d quantizable weights; %s %s, group fallback %s%n", modelFile, input.kind(),
-                input.view().targets().size(), method, spec.shortName(), fallbackName);
+                input.view().targets().size(), method, claq == null ? spec.shortName() : claq, fallbackName);
         LayerProgress progress = new LayerProgress(out, System.err);
         PtqResult<?> result;
         try {
@@ -170,10 +177,40 @@ final class PtqCommand implements Command {
             case "rtn" -> mse ? Rtn.mse() : new Rtn();
             case "gptq" -> Gptq.builder().actOrder(actOrder).range(mse ? RangeSearch.mse() : RangeSearch.minMax()).build();
             case "hqq" -> new Hqq();
-            case "awq", "claq" -> throw new UsageException(method + " is available for --model minilm only; methods "
-                    + "for DL4J model zips: rtn, gptq, hqq");
-            default -> throw new UsageException("unknown --method '" + method + "'; methods: rtn, gptq, hqq");
+            case "awq" -> new Awq();
+            default -> throw new UsageException("unknown --method '" + method + "'; methods: rtn, gptq, hqq, awq, claq");
         };
+    }
+
+    /**
+     * CLAQ's options for {@code --method claq} (adaptive precision to {@code --claq-bits}, default 2.5, and
+     * {@code --claq-outliers}), or null for the other methods; refuses the options that do not apply.
+     */
+    static ClaqParams claqParams(CommandLine cmd, String method) {
+        if (!method.equals("claq")) {
+            if (cmd.hasOption("claq-bits") || cmd.hasOption("claq-outliers")) {
+                throw new UsageException("--claq-bits and --claq-outliers apply to --method claq only");
+            }
+            return null;
+        }
+        if (cmd.hasOption("bits") || cmd.hasOption("group-size") || cmd.hasOption("asym")) {
+            throw new UsageException("claq takes its width from --claq-bits (default " + DEFAULT_CLAQ_BITS
+                    + "), not --bits/--group-size/--asym");
+        }
+        double bits = DEFAULT_CLAQ_BITS;
+        if (cmd.hasOption("claq-bits")) {
+            String v = cmd.getOptionValue("claq-bits");
+            try {
+                bits = Double.parseDouble(v.trim());
+            } catch (NumberFormatException e) {
+                throw new UsageException("--claq-bits expects a number of bits such as 2.5, got '" + v + "'");
+            }
+        }
+        try {
+            return ClaqParams.builder().adaptivePrecision(bits).reserveOutliers(cmd.hasOption("claq-outliers")).build();
+        } catch (QuantizationException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 
     /**

@@ -77,6 +77,48 @@ class PtqLauncherTest {
         assertThat(quantized).isGreaterThanOrEqualTo(fp32 - 1);
     }
 
+    /** AWQ (scales folded or stored as input_scale) and CLAQ files written, evaluated and inspected. */
+    @Test
+    void awqAndClaqQuantizeTheModelAndEvalAndInspectReadTheirFiles() throws Exception {
+        Path awq = dir.resolve("mlp-awq4.q4j");
+        Launcher.Result q = run("ptq", "--model", model.toString(), "--method", "awq", "--bits", "4",
+                "--group-fallback", "largest-divisor", "--calib", "mnist", "--calib-samples", "128", "--out", awq.toString());
+        assertThat(q.code()).as(q.err()).isZero();
+        assertThat(q.out()).contains("awq int4-asym-g128", "input_scale stored (first layer)", "1/s folded into layer0/W",
+                "wrote " + awq);
+        QuantizedModel awqModel = ModelFileReader.read(awq);
+        assertThat(awqModel.quantizedTensors()).containsOnlyKeys("layer0/W", "layer1/W", "layer2/W");
+        assertThat(awqModel.floatTensors()).containsKey("layer0/W/input_scale");
+        double awqAccuracy = quantizedAccuracy(awq);
+
+        Path claq = dir.resolve("mlp-claq.q4j");
+        Launcher.Result c = run("ptq", "--model", model.toString(), "--method", "claq", "--claq-bits", "3.1",
+                "--claq-outliers", "--calib", "mnist", "--calib-samples", "128", "--out", claq.toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        assertThat(c.out()).contains("claq(bits=3/4@0.1", "reserve=", "wrote " + claq);
+        assertThat(ModelFileReader.read(claq).claqTensors()).containsOnlyKeys("layer0/W", "layer1/W", "layer2/W");
+        System.out.printf("CLI: awq int4 asym g128 %.2f%%%n", awqAccuracy); // eval loads CLAQ files alike (ptq tests)
+
+        Launcher.Result i = run("inspect", claq.toString());
+        assertThat(i.code()).as(i.err()).isZero();
+        assertThat(i.out()).containsPattern("layer1/W +1024x1024 +claq");
+
+    }
+
+    /** The quantized accuracy {@code eval --quantized} prints, checked against the fp32 one. */
+    private static double quantizedAccuracy(Path file) throws Exception {
+        Launcher.Result e = run("eval", "--model", model.toString(), "--quantized", file.toString());
+        assertThat(e.code()).as(e.err()).isZero();
+        assertThat(e.out()).contains("3 quantized and 3 fp32 tensors");
+        Matcher m = ACCURACY.matcher(e.out());
+        assertThat(m.find()).isTrue();
+        double fp32 = Double.parseDouble(m.group(2));
+        assertThat(m.find()).isTrue();
+        double quantized = Double.parseDouble(m.group(2));
+        assertThat(quantized).isGreaterThanOrEqualTo(fp32 - 1);
+        return quantized;
+    }
+
     @Test
     void usageErrorsExitTwoAndWriteNothing() throws Exception {
         Path out = dir.resolve("never.q4j");
@@ -86,6 +128,13 @@ class PtqLauncherTest {
         Launcher.Result noCalib = run("ptq", "--model", model.toString(), "--method", "gptq", "--out", out.toString());
         assertThat(noCalib.code()).isEqualTo(2);
         assertThat(noCalib.err()).contains("gptq needs calibration data: add --calib mnist");
+        Launcher.Result awqNoCalib = run("ptq", "--model", model.toString(), "--method", "awq", "--out", out.toString());
+        assertThat(awqNoCalib.code()).isEqualTo(2);
+        assertThat(awqNoCalib.err()).contains("awq needs calibration data: add --calib mnist");
+        Launcher.Result claqBits = run("ptq", "--model", model.toString(), "--method", "claq", "--bits", "3", "--calib",
+                "mnist", "--out", out.toString());
+        assertThat(claqBits.code()).isEqualTo(2);
+        assertThat(claqBits.err()).contains("claq takes its width from --claq-bits");
         Launcher.Result data = run("eval", "--model", model.toString(), "--data", "cifar");
         assertThat(data.code()).isEqualTo(2);
         assertThat(data.err()).contains("unknown data set 'cifar'");

@@ -59,6 +59,20 @@ public final class Quantizer {
 
     /** The checks {@link #quantize} makes, for callers that quantize block by block themselves. */
     public static void validate(String name, float[] data, long[] shape, QuantSpec spec) {
+        long cols = validate(name, data, shape);
+        Granularity g = spec.granularity();
+        if (g.kind() == Granularity.Kind.GROUP && cols % g.groupSize() != 0) {
+            throw new InvalidTensorException("tensor '" + name + "': group size " + g.groupSize()
+                    + " does not divide the row width " + cols + " (shape " + Arrays.toString(shape)
+                    + "); choose a group size that divides " + cols);
+        }
+    }
+
+    /**
+     * The spec-independent checks of {@link #validate(String, float[], long[], QuantSpec)}: a non-empty tensor whose
+     * shape matches its data, every value finite. Returns the row width.
+     */
+    public static long validate(String name, float[] data, long[] shape) {
         long n = 1;
         for (long d : shape) {
             if (d < 0) {
@@ -74,12 +88,6 @@ public final class Quantizer {
             throw new InvalidTensorException("tensor '" + name + "' is empty (shape " + Arrays.toString(shape) + ")");
         }
         long cols = shape.length <= 1 ? n : n / shape[0];
-        Granularity g = spec.granularity();
-        if (g.kind() == Granularity.Kind.GROUP && cols % g.groupSize() != 0) {
-            throw new InvalidTensorException("tensor '" + name + "': group size " + g.groupSize()
-                    + " does not divide the row width " + cols + " (shape " + Arrays.toString(shape)
-                    + "); choose a group size that divides " + cols);
-        }
         for (int i = 0; i < data.length; i++) {
             if (!Float.isFinite(data[i])) {
                 long r = i / cols;
@@ -87,5 +95,6 @@ public final class Quantizer {
                         + ", column " + (i - r * cols) + " (flat index " + i + "): only finite values can be quantized");
             }
         }
+        return cols;
     }
 }

@@ -66,6 +66,21 @@ public final class AwqScaleSearch {
      * @param loss     the block error of candidate weights
      */
     public Result search(String group, List<INDArray> weights, float[] xMeanAbs, QuantSpec spec, AwqLoss loss) {
+        return search(group, weights, xMeanAbs, spec, loss, 1);
+    }
+
+    /**
+     * {@link #search(String, List, float[], QuantSpec, AwqLoss)} with one scale per input channel of
+     * {@code columnsPerScale} consecutive columns (a convolution's {@code [out, in·kh·kw]} matrix: the
+     * {@code kh·kw} columns of a channel): {@code s_x} and {@code s_w} are averaged over a channel's columns
+     * before the scales are formed, so every column of a channel gets the channel's scale.
+     */
+    public Result search(String group, List<INDArray> weights, float[] xMeanAbs, QuantSpec spec, AwqLoss loss,
+                         int columnsPerScale) {
+        if (columnsPerScale < 1 || xMeanAbs.length % columnsPerScale != 0) {
+            throw new InvalidTensorException("AWQ group '" + group + "': " + xMeanAbs.length + " input columns cannot "
+                    + "share scales in runs of " + columnsPerScale);
+        }
         if (weights.isEmpty()) {
             throw new InvalidTensorException("AWQ group '" + group + "' has no layers");
         }
@@ -82,7 +97,8 @@ public final class AwqScaleSearch {
             data.add(values);
             grids.add(AwqGrid.of(group, spec, (int) w.size(0), in));
         }
-        float[] wMean = normalisedWeightMean(data, grids, in);
+        float[] wMean = tie(normalisedWeightMean(data, grids, in), columnsPerScale);
+        xMeanAbs = tie(xMeanAbs, columnsPerScale);
         float[] ones = new float[in];
         Arrays.fill(ones, 1f);
         double unscaled = evaluate(weights, data, grids, ones, loss);
@@ -123,6 +139,22 @@ public final class AwqScaleSearch {
         for (int c = 0; c < n; c++) {
             float v = (float) (s[c] / norm);
             out[c] = Float.isFinite(v) && v > 0 ? v : 1f;
+        }
+        return out;
+    }
+
+    /** {@code v} with each run of {@code k} consecutive values replaced by its mean (a copy; {@code v} when k is 1). */
+    private static float[] tie(float[] v, int k) {
+        if (k == 1) {
+            return v;
+        }
+        float[] out = new float[v.length];
+        for (int from = 0; from < v.length; from += k) {
+            double sum = 0;
+            for (int i = from; i < from + k; i++) {
+                sum += v[i];
+            }
+            Arrays.fill(out, from, from + k, (float) (sum / k));
         }
         return out;
     }

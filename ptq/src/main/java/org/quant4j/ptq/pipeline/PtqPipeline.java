@@ -15,10 +15,11 @@ import org.quant4j.core.FloatTensor;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
-import org.quant4j.core.QuantizedTensor;
 import org.quant4j.core.Quantizer;
 import org.quant4j.model.Dl4jNetwork;
 import org.quant4j.model.WeightTarget;
+import org.quant4j.ptq.Awq;
+import org.quant4j.ptq.Claq;
 import org.quant4j.ptq.OutputError;
 import org.quant4j.ptq.WeightSolver;
 
@@ -31,6 +32,11 @@ import org.quant4j.ptq.WeightSolver;
  *
  * With {@link Builder#sequential(boolean) sequential(false)} every target sees the unquantized network's
  * activations instead.
+ *
+ * <p>Solvers: any {@link WeightSolver} (RTN, GPTQ, HQQ; its tensor is stored as is); {@link Awq}, run as AWQ on the
+ * whole network by {@link AwqTargets} (float inputs, AutoAWQ's order; scales folded into the previous Dense where
+ * {@link AwqFolds} finds that exact, else stored as {@code <target>/input_scale}); {@link Claq} through
+ * {@link #builder(Claq)} (a {@code ClaqTensor} per target). Each target's result is a {@link StoredWeight}.
  *
  * <p>Per target: the spec is fitted to its width ({@link GroupFallback}); its input rows are captured by a
  * {@link CalibrationRunner} into {@link LayerStats} (when there is calibration data); the solver quantizes it; the
@@ -51,8 +57,10 @@ public final class PtqPipeline {
     /** Held-out rows kept per layer for the output error. */
     public static final int DEFAULT_ERROR_ROWS = 2048;
 
-    private final WeightSolver solver;
+    private final TargetSolver solver;
     private final QuantSpec spec;
+    private final String specName;
+    private final String specJson;
     private final GroupFallback groupFallback;
     private final CalibrationData calibration;
     private final CalibrationData heldOut;
@@ -66,6 +74,8 @@ public final class PtqPipeline {
     private PtqPipeline(Builder b) {
         this.solver = b.solver;
         this.spec = b.spec;
+        this.specName = b.spec != null ? b.spec.shortName() : b.solver.description();
+        this.specJson = b.spec != null ? b.spec.toJson() : b.solver.description();
         this.groupFallback = b.groupFallback;
         this.calibration = b.calibration;
         this.heldOut = b.heldOut;
@@ -77,57 +87,75 @@ public final class PtqPipeline {
         this.sequential = b.sequential;
     }
 
+    /**
+     * A pipeline running {@code solver} with {@code spec}. An {@link Awq} runs as AWQ on the whole network
+     * ({@link AwqTargets}: scales searched on the float network, folded into the previous Dense where exact, else
+     * stored as {@code <target>/input_scale}; then clip search and quantization); its inputs always come from the
+     * float network, whatever {@link Builder#sequential(boolean)} says.
+     */
     public static Builder builder(WeightSolver solver, QuantSpec spec) {
-        return new Builder(solver, spec);
+        return new Builder(TargetSolver.of(Objects.requireNonNull(solver, "solver")), Objects.requireNonNull(spec, "spec"));
+    }
+
+    /** A pipeline running CLAQ (its widths from {@link Claq#params()}; no spec, no group fallback). */
+    public static Builder builder(Claq claq) {
+        return new Builder(TargetSolver.of(Objects.requireNonNull(claq, "claq")), null);
     }
 
     /** Quantizes a clone of {@code net}; {@code net} itself is not changed. */
     public PtqResult<MultiLayerNetwork> quantize(MultiLayerNetwork net) {
         MultiLayerNetwork copy = net.clone();
-        Run run = run(Dl4jNetwork.of(copy), () -> CalibrationRunner.of(sequential ? copy : net));
+        Run run = run(Dl4jNetwork.of(copy), AwqFolds.of(copy), () -> CalibrationRunner.of(sequential() ? copy : net));
         return new PtqResult<>(copy, run.model, run.report);
     }
 
     /** Quantizes a clone of {@code graph} (calibration needs a single-input graph); {@code graph} is not changed. */
     public PtqResult<ComputationGraph> quantize(ComputationGraph graph) {
         ComputationGraph copy = graph.clone();
-        Run run = run(Dl4jNetwork.of(copy), () -> CalibrationRunner.of(sequential ? copy : graph));
+        Run run = run(Dl4jNetwork.of(copy), AwqFolds.of(copy), () -> CalibrationRunner.of(sequential() ? copy : graph));
         return new PtqResult<>(copy, run.model, run.report);
+    }
+
+    /** Whether targets are calibrated on the quantized network (false for AWQ, which uses float inputs). */
+    private boolean sequential() {
+        return sequential && !solver.floatInputs();
     }
 
     private record Run(QuantizedModel model, PtqReport report) {}
 
-    /** A target and the spec it gets. */
-    private record Plan(WeightTarget target, QuantSpec spec, String note) {}
+    /** A target and the spec it gets (null for CLAQ). */
+    record Plan(WeightTarget target, QuantSpec spec, String note) {}
 
-    private Run run(Dl4jNetwork view, Supplier<CalibrationRunner> runners) {
+    private Run run(Dl4jNetwork view, AwqFolds folds, Supplier<CalibrationRunner> runners) {
         long start = System.nanoTime();
         List<Plan> plans = plan(view);
         CalibrationRunner runner = calibration != null || heldOut != null ? runners.get() : null;
         if (solver.needsCalibration()) {
             plans.forEach(p -> runner.inputWidth(p.target())); // every target must be capturable
         }
+        TargetSolver run = solver.prepare(view, folds, plans, i -> calibration.collect(runner, plans.get(i).target(),
+                reservoirRows, seed + i, CalibrationRunner.BatchListener.NONE));
         QuantizedModel.Builder model = QuantizedModel.builder().sourceModel(sourceModel)
-                .metadata("method", solver.name()).metadata("solver", solver.toString()).metadata("spec", spec.toJson())
+                .metadata("method", solver.name()).metadata("solver", solver.description()).metadata("spec", specJson)
                 .metadata("groupFallback", groupFallback.name())
                 .metadata("calibration", calibration == null ? "none" : calibration.description())
-                .metadata("seed", Long.toString(seed)).metadata("sequential", Boolean.toString(sequential));
+                .metadata("seed", Long.toString(seed)).metadata("sequential", Boolean.toString(sequential()));
         List<LayerReport> layers = new ArrayList<>();
         long weightBits = 0;
         long weights = 0;
         for (int i = 0; i < plans.size(); i++) {
             Plan plan = plans.get(i);
             listener.layerStarted(i, plans.size(), plan.target(), steps());
-            LayerOutcome outcome = quantizeLayer(view, runner, plan, seed + i);
-            model.addQuantized(plan.target().name(), outcome.tensor);
-            weightBits += 8 * outcome.tensor.storageBytes();
-            weights += outcome.tensor.size();
+            LayerOutcome outcome = quantizeLayer(view, runner, run, plan, seed + i);
+            outcome.stored.addTo(model, plan.target().name());
+            weightBits += 8 * outcome.stored.storageBytes();
+            weights += outcome.stored.size();
             layers.add(outcome.report);
             listener.layerFinished(i, plans.size(), outcome.report);
         }
         view.otherParams().forEach((name, p) -> model.addFloat(name, new FloatTensor(p.shape(), p.dup('c').toFloatVector())));
-        PtqReport report = new PtqReport(sourceModel, solver.name(), solver.toString(), spec.shortName(), spec.toJson(),
-                groupFallback.name(), calibration == null ? "none" : calibration.description(), sequential,
+        PtqReport report = new PtqReport(sourceModel, solver.name(), solver.description(), specName, specJson,
+                groupFallback.name(), calibration == null ? "none" : calibration.description(), sequential(),
                 errorRowsDescription(),
                 seed, OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString(), machine(),
                 seconds(System.nanoTime() - start), (double) weightBits / weights, layers);
@@ -148,6 +176,11 @@ public final class PtqPipeline {
         for (WeightTarget t : targets) {
             INDArray w = view.weight(t);
             long cols = w.length() / w.size(0);
+            if (spec == null) {
+                Quantizer.validate(t.name(), w.data().asFloat(), w.shape()); // CLAQ: no spec, only finite values
+                plans.add(new Plan(t, null, ""));
+                continue;
+            }
             QuantSpec fitted = groupFallback.fit(t.name(), spec, cols);
             Quantizer.validate(t.name(), w.data().asFloat(), w.shape(), fitted);
             String note = fitted.equals(spec) ? "" : "group " + spec.granularity().groupSize() + " -> "
@@ -157,9 +190,10 @@ public final class PtqPipeline {
         return plans;
     }
 
-    private record LayerOutcome(QuantizedTensor tensor, LayerReport report) {}
+    private record LayerOutcome(StoredWeight stored, LayerReport report) {}
 
-    private LayerOutcome quantizeLayer(Dl4jNetwork view, CalibrationRunner runner, Plan plan, long layerSeed) {
+    private LayerOutcome quantizeLayer(Dl4jNetwork view, CalibrationRunner runner, TargetSolver run, Plan plan,
+                                       long layerSeed) {
         WeightTarget t = plan.target();
         long t0 = System.nanoTime();
         boolean capturable = runner != null && runner.supports(t);
@@ -169,17 +203,22 @@ public final class PtqPipeline {
                 (batches, rows) -> listener.layerStep(t, "held-out")) : stats;
         long t1 = System.nanoTime();
         INDArray w = view.weight(t);
-        QuantizedTensor q = solver.solve(t.name(), w, stats, plan.spec());
+        TargetSolver.Solved solved = run.solve(t, w, stats, plan.spec());
         long t2 = System.nanoTime();
         listener.layerStep(t, "solve");
-        INDArray dequantized = q.dequantize();
-        Double outputError = errorStats == null ? null : OutputError.relative(w, dequantized, errorStats.sampleRows());
-        view.setWeight(t, dequantized);
-        LayerReport report = new LayerReport(t.name(), t.layerType(), w.shape(), plan.spec().shortName(), plan.note(),
+        INDArray reference = solved.reference();
+        INDArray approximation = solved.approximation();
+        Double outputError = errorStats == null ? null
+                : OutputError.relative(reference, approximation, errorStats.sampleRows());
+        view.setWeight(t, solved.network());
+        String note = plan.note().isEmpty() ? solved.note()
+                : solved.note().isEmpty() ? plan.note() : plan.note() + "; " + solved.note();
+        LayerReport report = new LayerReport(t.name(), t.layerType(), w.shape(),
+                plan.spec() == null ? specName : plan.spec().shortName(), note,
                 stats == null ? 0 : stats.rowCount(), errorStats == null ? 0 : errorStats.sampleCount(),
-                heldOut != null && errorStats != null, outputError, weightError(w, dequantized), q.bitsPerWeight(),
-                seconds(t1 - t0), seconds(t2 - t1));
-        return new LayerOutcome(q, report);
+                heldOut != null && errorStats != null, outputError, weightError(reference, approximation),
+                solved.stored().bitsPerWeight(), seconds(t1 - t0), seconds(t2 - t1));
+        return new LayerOutcome(solved.stored(), report);
     }
 
     private long steps() {
@@ -215,7 +254,7 @@ public final class PtqPipeline {
 
     /** Options of a {@link PtqPipeline}. */
     public static final class Builder {
-        private final WeightSolver solver;
+        private final TargetSolver solver;
         private final QuantSpec spec;
         private GroupFallback groupFallback = GroupFallback.REFUSE;
         private CalibrationData calibration;
@@ -227,9 +266,9 @@ public final class PtqPipeline {
         private String sourceModel = "";
         private boolean sequential = true;
 
-        private Builder(WeightSolver solver, QuantSpec spec) {
-            this.solver = Objects.requireNonNull(solver, "solver");
-            this.spec = Objects.requireNonNull(spec, "spec");
+        private Builder(TargetSolver solver, QuantSpec spec) {
+            this.solver = solver;
+            this.spec = spec;
         }
 
         /** What to do with layers whose width the group size does not divide (default {@link GroupFallback#REFUSE}). */
