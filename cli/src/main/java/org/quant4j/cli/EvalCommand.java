@@ -54,6 +54,9 @@ final class EvalCommand implements Command {
                 .desc("minilm --table: CLAQ average code bits, adaptive precision (default 4,3,2.5,2.1)").build());
         o.addOption(Option.builder().longOpt("calib-passages").hasArg().argName("N")
                 .desc("minilm --table: SOTU calibration passages (default 128)").build());
+        o.addOption(Option.builder().longOpt("bias-correction")
+                .desc("minilm --table: correct every dense layer's bias after quantization so its mean output on the "
+                        + "calibration passages is the fp32 model's (rows labelled '+ bias correction')").build());
         return o;
     }
 
@@ -63,7 +66,7 @@ final class EvalCommand implements Command {
             return MiniLmEval.run(cmd, out);
         }
         for (String minilmOnly : new String[]{"sentences", "threads", "out", "table", "methods", "bits", "claq-bits",
-            "calib-passages"}) {
+            "calib-passages", "bias-correction"}) {
             if (cmd.hasOption(minilmOnly)) {
                 throw new UsageException("--" + minilmOnly + " is for --model minilm only");
             }

@@ -54,7 +54,7 @@ final class MiniLmEval {
         if (table && !cmd.hasOption("out")) {
             throw new UsageException("--table needs --out DIR for the model files and the report");
         }
-        for (String tableOnly : new String[]{"methods", "bits", "claq-bits", "calib-passages"}) {
+        for (String tableOnly : new String[]{"methods", "bits", "claq-bits", "calib-passages", "bias-correction"}) {
             if (!table && cmd.hasOption(tableOnly)) {
                 throw new UsageException("--" + tableOnly + " is for --table only");
             }
@@ -63,7 +63,8 @@ final class MiniLmEval {
         try {
             entries = table ? MiniLmPtqTable.plan(list(cmd, "methods", MiniLmPtqTable.DEFAULT_METHODS, s -> s),
                     list(cmd, "bits", MiniLmPtqTable.DEFAULT_BITS, Integer::parseInt),
-                    list(cmd, "claq-bits", MiniLmPtqTable.DEFAULT_CLAQ_BITS, Double::parseDouble)) : List.of();
+                    list(cmd, "claq-bits", MiniLmPtqTable.DEFAULT_CLAQ_BITS, Double::parseDouble),
+                    cmd.hasOption("bias-correction")) : List.of();
         } catch (InvalidSpecException e) {
             throw new UsageException(e.getMessage());
         }
@@ -90,6 +91,7 @@ final class MiniLmEval {
                     + MiniLmPtqTable.GROUP + " (every method, HQQ included: its own default is 64); CLAQ: adaptive "
                     + "precision to the average code bits shown");
             settings.put("seed", MiniLmPtqTable.SEED);
+            settings.put("biasCorrection", cmd.hasOption("bias-correction"));
         }
         MiniLmEvalReport report = cmd.hasOption("out")
                 ? new MiniLmEvalReport(Path.of(cmd.getOptionValue("out")), settings) : null;

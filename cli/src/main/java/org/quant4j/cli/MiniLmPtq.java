@@ -54,6 +54,7 @@ final class MiniLmPtq {
         if (claq != null) {
             builder.claq(claq);
         }
+        builder.biasCorrection(cmd.hasOption("bias-correction")); // the option is defined by PtqCommand
         if (cmd.hasOption("act-order") || cmd.hasOption("range")) { // refused for methods they do not apply to
             builder.solver(PtqCommand.solver(cmd, method));
         }

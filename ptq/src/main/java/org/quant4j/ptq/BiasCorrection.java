@@ -47,6 +47,46 @@ public final class BiasCorrection {
         return shift;
     }
 
+    /**
+     * The layer's mean output {@code W·E[x] + b} (the float model's target for the corrected layer).
+     *
+     * @param bias the layer's bias, or null for none
+     */
+    public static double[] meanOutput(String layer, float[] w, float[] bias, double[] meanInput) {
+        int in = meanInput.length;
+        if (in == 0 || w.length % in != 0 || bias != null && bias.length != w.length / in) {
+            throw new InvalidTensorException("bias correction of '" + layer + "': a weight of " + w.length
+                    + " values, a bias of " + (bias == null ? 0 : bias.length) + " and a mean input of " + in
+                    + " do not fit together");
+        }
+        double[] y = new double[w.length / in];
+        for (int r = 0; r < y.length; r++) {
+            double s = bias == null ? 0 : bias[r];
+            for (int c = 0, o = r * in; c < in; c++) {
+                s += w[o + c] * meanInput[c];
+            }
+            y[r] = s;
+        }
+        return y;
+    }
+
+    /**
+     * The corrected bias {@code E[y] − Ŵ·E[x̂]}: with it the quantized layer's mean output over the calibration data
+     * is {@code floatMeanOutput} ({@link #meanOutput} of the float layer). Equal to {@code b + }{@link #shift}.
+     */
+    public static float[] correctedBias(String layer, double[] floatMeanOutput, float[] quantized, double[] quantMean) {
+        double[] q = meanOutput(layer, quantized, null, quantMean);
+        if (q.length != floatMeanOutput.length) {
+            throw new InvalidTensorException("bias correction of '" + layer + "': the float layer has "
+                    + floatMeanOutput.length + " outputs but the quantized weight has " + q.length + " rows");
+        }
+        float[] b = new float[q.length];
+        for (int r = 0; r < b.length; r++) {
+            b[r] = (float) (floatMeanOutput[r] - q[r]);
+        }
+        return b;
+    }
+
     /** Column means of input rows, accumulated batch by batch in double precision. */
     public static final class MeanInput {
         private final double[] sum;

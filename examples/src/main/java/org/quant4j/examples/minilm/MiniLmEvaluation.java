@@ -115,7 +115,8 @@ public final class MiniLmEvaluation {
      */
     public MiniLmEvalRow loadedRow(MiniLm loaded, QuantizedModel model, long modelBytes, double quantSeconds) {
         EmbeddingFidelity.Result r = reference.compare(loaded.embed(sentences));
-        String method = model.metadata().getOrDefault("method", "?");
+        String method = model.metadata().getOrDefault("method", "?")
+                + (Boolean.parseBoolean(model.metadata().get("biasCorrection")) ? " + bias correction" : "");
         return new MiniLmEvalRow(method, describe(model), targetBitsPerWeight(model), modelBytes, r.meanCosine(),
                 r.minCosine(), r.top1Agreement(), quantSeconds, model.metadata().getOrDefault("note", ""));
     }

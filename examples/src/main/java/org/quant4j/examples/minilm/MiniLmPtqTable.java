@@ -59,8 +59,11 @@ public final class MiniLmPtqTable {
         void accept(MiniLmEvalRow row) throws IOException;
     }
 
-    /** One run of the table: a method and either a spec or CLAQ parameters. */
-    public record Entry(String method, String label, QuantSpec spec, ClaqParams claq) {
+    /**
+     * One run of the table: a method and either a spec or CLAQ parameters, with or without BertPtq's bias correction
+     * (then the label ends in {@code -bc}).
+     */
+    public record Entry(String method, String label, QuantSpec spec, ClaqParams claq, boolean biasCorrection) {
     }
 
     /** The weight spec of a width: 8 -> INT8 symmetric per channel, 2..7 -> INT asymmetric groups of 128. */
@@ -80,8 +83,15 @@ public final class MiniLmPtqTable {
         return method.equals("hqq") ? s.toBuilder().symmetric(false).zeroEncoding(NumberEncoding.FP16).build() : s;
     }
 
-    /** The runs, methods outer and widths inner (CLAQ at its own average widths). */
+    /** The runs, methods outer and widths inner (CLAQ at its own average widths), without bias correction. */
     public static List<Entry> plan(List<String> methods, List<Integer> bits, List<Double> claqBits) {
+        return plan(methods, bits, claqBits, false);
+    }
+
+    /** {@link #plan(List, List, List)}, every run with bias correction when {@code biasCorrection}. */
+    public static List<Entry> plan(List<String> methods, List<Integer> bits, List<Double> claqBits,
+                                   boolean biasCorrection) {
+        String suffix = biasCorrection ? "-bc" : "";
         List<Entry> entries = new ArrayList<>();
         for (String method : methods) {
             if (!BertPtq.METHODS.contains(method)) {
@@ -89,13 +99,13 @@ public final class MiniLmPtqTable {
             }
             if (method.equals("claq")) {
                 for (double b : claqBits) {
-                    entries.add(new Entry(method, String.format(Locale.ROOT, "claq%.1f", b), null,
-                            ClaqParams.adaptive(b)));
+                    entries.add(new Entry(method, String.format(Locale.ROOT, "claq%.1f", b) + suffix, null,
+                            ClaqParams.adaptive(b), biasCorrection));
                 }
             } else {
                 for (int b : bits) {
                     QuantSpec s = spec(method, b);
-                    entries.add(new Entry(method, s.shortName(), s, null));
+                    entries.add(new Entry(method, s.shortName() + suffix, s, null, biasCorrection));
                 }
             }
         }
@@ -132,7 +142,8 @@ public final class MiniLmPtqTable {
                                String tag, Path modelDir, RowSink sink, PrintStream progress) throws IOException {
         long start = System.nanoTime();
         BertPtq.Builder b = BertPtq.builder(e.method(), e.spec()).calibration(calibration)
-                .calibrationDescription(calibrationDescription).seed(SEED).listener(layers(tag, progress));
+                .calibrationDescription(calibrationDescription).seed(SEED).listener(layers(tag, progress))
+                .biasCorrection(e.biasCorrection());
         if (e.claq() != null) {
             b.claq(e.claq());
         }

@@ -93,6 +93,7 @@ public final class BertPtq {
     private final PtqListener listener;
     private final long seed;
     private final boolean sequential;
+    private final boolean biasCorrection;
     private final int reservoirRows;
     private final int awqLossSequences;
 
@@ -106,6 +107,7 @@ public final class BertPtq {
         this.listener = b.listener;
         this.seed = b.seed;
         this.sequential = b.sequential;
+        this.biasCorrection = b.biasCorrection;
         this.reservoirRows = b.reservoirRows;
         this.awqLossSequences = b.awqLossSequences;
         this.awq = method.equals("awq") ? new Awq() : null;
@@ -148,6 +150,8 @@ public final class BertPtq {
         List<LinearTarget> targets = encoder.targets();
         Map<String, QuantSpec> specs = plan(encoder, targets);
         CalibrationSet calib = calibration == null ? null : CalibrationSet.of(model, calibration, maxTokens, BATCH);
+        BertBiasCorrection correction = biasCorrection
+                ? BertBiasCorrection.capture(encoder, CalibrationSet.of(model, calibration, maxTokens, BATCH)) : null;
         Run run = new Run(encoder, specs, targets.size());
         for (int layer = 0; layer < encoder.layerCount(); layer++) {
             final int l = layer;
@@ -159,6 +163,9 @@ public final class BertPtq {
             } else {
                 parallelLayer(run, calib, layer, layerTargets);
             }
+        }
+        if (correction != null) {
+            correction.apply(encoder, CalibrationSet.of(model, calibration, maxTokens, BATCH), run.outputDivisors);
         }
         String description = calib == null ? "none" : calibration.size() + " passages" + (calibrationDescription.isEmpty()
                 ? "" : " (" + calibrationDescription + ")") + ", " + calib.tokens() + " tokens, truncated to " + maxTokens;
@@ -176,13 +183,17 @@ public final class BertPtq {
 
     private String solverDescription() {
         String base = claq != null ? "claq(" + claq.params() + ")" : solver.toString();
-        return awq != null ? base + ", awq loss on up to " + awqLossSequences + " passages" : base;
+        base = awq != null ? base + ", awq loss on up to " + awqLossSequences + " passages" : base;
+        return biasCorrection ? base + ", bias correction" : base;
     }
 
     /** Fits the spec to every target and checks every weight before any work is done. */
     private Map<String, QuantSpec> plan(BertEncoder encoder, List<LinearTarget> targets) {
         if (calibration == null && (claq != null || solver.needsCalibration())) {
             throw new QuantizationException(method + " needs calibration passages, but none were given");
+        }
+        if (calibration == null && biasCorrection) {
+            throw new QuantizationException("bias correction needs calibration passages, but none were given");
         }
         if (awq != null && (spec.format() != Format.INT || spec.granularity().kind() == Granularity.Kind.TENSOR)) {
             throw new InvalidSpecException("awq quantizes to INT grids per channel or per group, got " + spec
@@ -301,6 +312,8 @@ public final class BertPtq {
         Map<String, BertAwqScales.Scaled> scaled = BertAwqScales.apply(encoder, layer, new BertAwqScales.LayerScales(
                 scales.get(LinearRole.QUERY), scales.get(LinearRole.ATTENTION_OUTPUT), scales.get(LinearRole.FFN_IN),
                 scales.get(LinearRole.FFN_OUT)));
+        layerTargets.stream().filter(t -> t.role() == LinearRole.VALUE)
+                .forEach(t -> run.outputDivisors.put(t.name(), scales.get(LinearRole.ATTENTION_OUTPUT)));
         double captureSeconds = (t1 - t0) / 1e9;
         double searchSeconds = (System.nanoTime() - t1) / 1e9;
         for (List<LinearTarget> group : groups) {
@@ -396,6 +409,8 @@ public final class BertPtq {
         final Map<String, QuantizedTensor> tensors = new LinkedHashMap<>();
         final Map<String, ClaqTensor> claqTensors = new LinkedHashMap<>();
         final Map<String, float[]> inputScales = new LinkedHashMap<>();
+        /** Targets whose outputs the quantized encoder computes divided per channel (AWQ: V by the attention output's s). */
+        final Map<String, float[]> outputDivisors = new LinkedHashMap<>();
         final List<LayerReport> reports = new ArrayList<>();
         long storedBits;
         long weights;
@@ -497,7 +512,8 @@ public final class BertPtq {
                     .metadata("spec", spec == null ? "{}" : spec.toJson()).metadata("model", MODEL_NAME)
                     .metadata("calibration", calibrationDescription).metadata("seed", Long.toString(seed))
                     .metadata("groupFallback", groupFallback.name())
-                    .metadata("sequential", Boolean.toString(awq == null && sequential));
+                    .metadata("sequential", Boolean.toString(awq == null && sequential))
+                    .metadata("biasCorrection", Boolean.toString(biasCorrection));
             for (LinearTarget t : targets) {
                 if (claqTensors.containsKey(t.name())) {
                     b.addClaq(t.name(), claqTensors.get(t.name()));
@@ -532,6 +548,7 @@ public final class BertPtq {
         private PtqListener listener = PtqListener.NONE;
         private long seed;
         private boolean sequential = true;
+        private boolean biasCorrection;
         private int reservoirRows = LayerStats.DEFAULT_RESERVOIR_ROWS;
         private int awqLossSequences = DEFAULT_AWQ_LOSS_SEQUENCES;
         private WeightSolver solver;
@@ -600,6 +617,15 @@ public final class BertPtq {
          */
         public Builder sequential(boolean sequential) {
             this.sequential = sequential;
+            return this;
+        }
+
+        /**
+         * Whether every target's bias is corrected after quantization so that its mean output over the calibration
+         * tokens is the float encoder's ({@link BertBiasCorrection}; default false, as in the solvers' references).
+         */
+        public Builder biasCorrection(boolean biasCorrection) {
+            this.biasCorrection = biasCorrection;
             return this;
         }
 

@@ -10,6 +10,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.calibration.LayerStats;
 import org.quant4j.model.bert.ActivationHook;
 import org.quant4j.model.bert.BertEncoder;
+import org.quant4j.model.bert.LinearRole;
 import org.quant4j.model.bert.LinearTarget;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.bert.Padding;
@@ -87,9 +88,13 @@ final class CalibrationSet {
      * and accumulates that input into {@code stats}.
      */
     void capture(BertEncoder encoder, int layer, LinearTarget target, LayerStats stats) {
-        ActivationHook hook = hook(Map.of(target, stats));
+        capture(encoder, layer, target.role(), hook(Map.of(target, stats)));
+    }
+
+    /** Runs layer {@code layer} as far as the input of its target of role {@code last}, handing inputs to {@code hook}. */
+    void capture(BertEncoder encoder, int layer, LinearRole last, ActivationHook hook) {
         for (int i = 0; i < batches.size(); i++) {
-            encoder.layerInputs(layer, hidden[i], batches.get(i), hook, target.role());
+            encoder.layerInputs(layer, hidden[i], batches.get(i), hook, last);
         }
     }
 
@@ -98,7 +103,11 @@ final class CalibrationSet {
      * be empty), and moves the hidden states to the layer's output.
      */
     void advance(BertEncoder encoder, int layer, Map<LinearTarget, LayerStats> stats) {
-        ActivationHook hook = stats.isEmpty() ? null : hook(stats);
+        advance(encoder, layer, stats.isEmpty() ? null : hook(stats));
+    }
+
+    /** {@link #advance(BertEncoder, int, Map)} handing the layer's target inputs to {@code hook} (may be null). */
+    void advance(BertEncoder encoder, int layer, ActivationHook hook) {
         for (int i = 0; i < batches.size(); i++) {
             INDArray next = encoder.layerForward(layer, hidden[i], batches.get(i), hook);
             hidden[i] = next;

@@ -1,0 +1,129 @@
+package org.quant4j.ptq.bert;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizationException;
+import org.quant4j.core.io.ModelFileReader;
+import org.quant4j.model.bert.BertEncoder;
+import org.quant4j.model.bert.BertQuantizedWeights;
+import org.quant4j.model.bert.LinearTarget;
+import org.quant4j.model.bert.MiniLm;
+import org.quant4j.model.bert.Padding;
+import org.quant4j.model.bert.TokenBatch;
+import org.quant4j.model.data.SotuCorpus;
+import org.quant4j.ptq.BiasCorrection;
+
+/**
+ * {@link BertPtq}'s bias correction on the real all-MiniLM-L6-v2 (8 SOTU calibration passages, 100 held-out
+ * sentences): the corrected targets' mean outputs on the calibration tokens are the float model's again, the
+ * embeddings move closer to fp32 for RTN and AWQ (whose V outputs carry the attention output's folded scales),
+ * and the model file carries the corrected biases.
+ */
+class BertBiasCorrectionTest {
+    private static final int PASSAGES = 8;
+    private static final QuantSpec INT4 = QuantSpec.builder().bits(4).groupSize(128).asymmetric().build();
+
+    static List<String> calibration;
+    static List<String> evaluation;
+    static INDArray fp32;
+    static final Map<String, BertPtqTest.Run> runs = new HashMap<>();
+
+    @BeforeAll
+    static void data() {
+        SotuCorpus.Split split = SotuCorpus.load().split();
+        calibration = split.calibration().subList(0, PASSAGES);
+        evaluation = split.evaluation().subList(0, 100);
+        fp32 = MiniLm.load().embed(evaluation);
+    }
+
+    static synchronized BertPtqTest.Run run(String method, boolean corrected) {
+        return runs.computeIfAbsent(method + corrected, k -> {
+            MiniLm model = MiniLm.load();
+            BertPtqResult r = BertPtq.builder(method, INT4).calibration(calibration).biasCorrection(corrected)
+                    .build().quantize(model);
+            double cosine = model.embed(evaluation).mul(fp32).sum(1).meanNumber().doubleValue();
+            return new BertPtqTest.Run(model, r, cosine);
+        });
+    }
+
+    @Test
+    void correctedTargetsHaveTheFloatMeanOutputOnTheCalibrationTokens() {
+        BertEncoder quantized = run("rtn", true).model().encoder();
+        MiniLm floatModel = MiniLm.load();
+        TokenBatch batch = floatModel.tokenizer().withTruncation(BertPtq.DEFAULT_MAX_TOKENS)
+                .withPadding(Padding.batchLongest()).encodeBatch(calibration);
+        double worstCorrected = 0;
+        double worstUncorrected = 0;
+        BertEncoder uncorrected = run("rtn", false).model().encoder();
+        for (LinearTarget t : quantized.targets()) {
+            if (t.layer() != 1 && t.layer() != quantized.layerCount() - 1) {
+                continue; // two layers' targets are enough (each capture reruns the encoder up to the target)
+            }
+            double[] want = meanOutput(floatModel.encoder(), batch, t);
+            worstCorrected = Math.max(worstCorrected, relativeDistance(meanOutput(quantized, batch, t), want));
+            worstUncorrected = Math.max(worstUncorrected, relativeDistance(meanOutput(uncorrected, batch, t), want));
+        }
+        System.out.printf("largest relative distance of a target's mean output to fp32's: corrected %.2e, "
+                + "uncorrected %.2e%n", worstCorrected, worstUncorrected);
+        assertThat(worstCorrected).isLessThan(1e-4);
+        assertThat(worstUncorrected).isGreaterThan(100 * worstCorrected);
+    }
+
+    @Test
+    void correctionBringsTheEmbeddingsCloserToFp32ForRtnAndAwq() {
+        for (String method : List.of("rtn", "awq")) {
+            double plain = run(method, false).cosine();
+            double corrected = run(method, true).cosine();
+            System.out.printf("%s int4 g128, mean cosine to fp32 on 100 sentences: %.5f, bias-corrected %.5f%n",
+                    method, plain, corrected);
+            assertThat(corrected).as(method).isGreaterThan(plain + 0.003);
+        }
+    }
+
+    @Test
+    void theModelFileCarriesTheCorrectedBiases(@TempDir Path dir) throws Exception {
+        BertPtqTest.Run corrected = run("rtn", true);
+        Path file = dir.resolve("rtn-bc.q4j");
+        corrected.result().writeModel(file);
+        assertThat(corrected.result().model().metadata()).containsEntry("biasCorrection", "true");
+        MiniLm fresh = MiniLm.load();
+        BertQuantizedWeights.apply(ModelFileReader.read(file), fresh.encoder());
+        String bias = "encoder.layer.5.attention.self.value.bias";
+        assertThat(fresh.encoder().parameter(bias).equalsWithEps(MiniLm.load().encoder().parameter(bias), 1e-4)).isFalse();
+        assertThat(fresh.embed(evaluation).sub(corrected.model().embed(evaluation)).amaxNumber().doubleValue())
+                .isLessThanOrEqualTo(1e-6);
+    }
+
+    @Test
+    void correctionWithoutCalibrationIsRefused() {
+        assertThatThrownBy(() -> BertPtq.builder("rtn", INT4).biasCorrection(true).build().quantize(MiniLm.load()))
+                .isInstanceOf(QuantizationException.class).hasMessageContaining("bias correction needs calibration");
+    }
+
+    private static double[] meanOutput(BertEncoder encoder, TokenBatch batch, LinearTarget t) {
+        BiasCorrection.MeanInput mean = new BiasCorrection.MeanInput(t.inFeatures());
+        mean.add(encoder.captureInputs(batch, t.name()));
+        return BiasCorrection.meanOutput(t.name(), encoder.weight(t.name()).data().asFloat(),
+                encoder.parameter(t.biasName()).data().asFloat(), mean.mean());
+    }
+
+    private static double relativeDistance(double[] a, double[] b) {
+        double d = 0;
+        double n = 0;
+        for (int i = 0; i < a.length; i++) {
+            d += (a[i] - b[i]) * (a[i] - b[i]);
+            n += b[i] * b[i];
+        }
+        return Math.sqrt(d / n);
+    }
+}
