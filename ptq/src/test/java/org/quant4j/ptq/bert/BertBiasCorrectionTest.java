@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizationException;
 import org.quant4j.core.io.ModelFileReader;
@@ -20,40 +17,27 @@ import org.quant4j.model.bert.LinearTarget;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.bert.Padding;
 import org.quant4j.model.bert.TokenBatch;
-import org.quant4j.model.data.SotuCorpus;
 import org.quant4j.ptq.BiasCorrection;
 
 /**
- * {@link BertPtq}'s bias correction on the real all-MiniLM-L6-v2 (8 SOTU calibration passages, 100 held-out
- * sentences): the corrected targets' mean outputs on the calibration tokens are the float model's again, the
+ * {@link BertPtq}'s bias correction on the real all-MiniLM-L6-v2 (BertPtqTest's 8 SOTU calibration passages and 100
+ * held-out sentences): the corrected targets' mean outputs on the calibration tokens are the float model's again, the
  * embeddings move closer to fp32 for RTN and AWQ (whose V outputs carry the attention output's folded scales),
  * and the model file carries the corrected biases.
  */
 class BertBiasCorrectionTest {
-    private static final int PASSAGES = 8;
     private static final QuantSpec INT4 = QuantSpec.builder().bits(4).groupSize(128).asymmetric().build();
-
-    static List<String> calibration;
-    static List<String> evaluation;
-    static INDArray fp32;
-    static final Map<String, BertPtqTest.Run> runs = new HashMap<>();
 
     @BeforeAll
     static void data() {
-        SotuCorpus.Split split = SotuCorpus.load().split();
-        calibration = split.calibration().subList(0, PASSAGES);
-        evaluation = split.evaluation().subList(0, 100);
-        fp32 = MiniLm.load().embed(evaluation);
+        if (BertPtqTest.calibration == null) {
+            BertPtqTest.data(); // the runs are shared with BertPtqTest (the AWQ ones take a while)
+        }
     }
 
-    static synchronized BertPtqTest.Run run(String method, boolean corrected) {
-        return runs.computeIfAbsent(method + corrected, k -> {
-            MiniLm model = MiniLm.load();
-            BertPtqResult r = BertPtq.builder(method, INT4).calibration(calibration).biasCorrection(corrected)
-                    .build().quantize(model);
-            double cosine = model.embed(evaluation).mul(fp32).sum(1).meanNumber().doubleValue();
-            return new BertPtqTest.Run(model, r, cosine);
-        });
+    /** RTN does not use calibration data, so its parallel run is the sequential one. */
+    static BertPtqTest.Run run(String method, boolean corrected) {
+        return BertPtqTest.run(method, method.equals("awq") || corrected, corrected);
     }
 
     @Test
@@ -61,13 +45,13 @@ class BertBiasCorrectionTest {
         BertEncoder quantized = run("rtn", true).model().encoder();
         MiniLm floatModel = MiniLm.load();
         TokenBatch batch = floatModel.tokenizer().withTruncation(BertPtq.DEFAULT_MAX_TOKENS)
-                .withPadding(Padding.batchLongest()).encodeBatch(calibration);
+                .withPadding(Padding.batchLongest()).encodeBatch(BertPtqTest.calibration);
         double worstCorrected = 0;
         double worstUncorrected = 0;
         BertEncoder uncorrected = run("rtn", false).model().encoder();
         for (LinearTarget t : quantized.targets()) {
-            if (t.layer() != 1 && t.layer() != quantized.layerCount() - 1) {
-                continue; // two layers' targets are enough (each capture reruns the encoder up to the target)
+            if (t.layer() != quantized.layerCount() - 1) {
+                continue; // the last layer's six (each capture reruns the encoder up to the target)
             }
             double[] want = meanOutput(floatModel.encoder(), batch, t);
             worstCorrected = Math.max(worstCorrected, relativeDistance(meanOutput(quantized, batch, t), want));
@@ -100,7 +84,7 @@ class BertBiasCorrectionTest {
         BertQuantizedWeights.apply(ModelFileReader.read(file), fresh.encoder());
         String bias = "encoder.layer.5.attention.self.value.bias";
         assertThat(fresh.encoder().parameter(bias).equalsWithEps(MiniLm.load().encoder().parameter(bias), 1e-4)).isFalse();
-        assertThat(fresh.embed(evaluation).sub(corrected.model().embed(evaluation)).amaxNumber().doubleValue())
+        assertThat(fresh.embed(BertPtqTest.evaluation).sub(corrected.model().embed(BertPtqTest.evaluation)).amaxNumber().doubleValue())
                 .isLessThanOrEqualTo(1e-6);
     }
 

@@ -58,11 +58,16 @@ class BertPtqTest {
     }
 
     /** One run per method and mode, shared by the tests (each takes seconds). */
-    static synchronized Run run(String method, boolean sequential) {
-        return runs.computeIfAbsent(method + sequential, k -> {
+    static Run run(String method, boolean sequential) {
+        return run(method, sequential, false);
+    }
+
+    /** {@link #run(String, boolean)}, with bias correction when {@code biasCorrected}. */
+    static synchronized Run run(String method, boolean sequential, boolean biasCorrected) {
+        return runs.computeIfAbsent(method + sequential + biasCorrected, k -> {
             MiniLm model = MiniLm.load();
             BertPtqResult r = BertPtq.builder(method, INT4_G128_ASYM).calibration(calibration).sequential(sequential)
-                    .build().quantize(model);
+                    .biasCorrection(biasCorrected).build().quantize(model);
             return new Run(model, r, meanCosine(model.embed(evaluation)));
         });
     }
