@@ -44,7 +44,8 @@ import org.quant4j.ptq.WeightSolver;
  * relative output error {@code ‖W X − Ŵ X‖²/‖W X‖²} is measured on held-out rows (a separate data set captured the
  * same way, its reservoir of {@code errorRows} rows) or, without one, on the calibration reservoir; the dequantized
  * weight goes back into the network. The result holds the {@link QuantizedModel} (biases and other parameters in
- * fp32) and a {@link PtqReport}.
+ * fp32) and a {@link PtqReport}. With {@link Builder#biasCorrection(boolean) biasCorrection(true)} every target's
+ * bias is then corrected to the float network's mean pre-activation ({@link BiasCorrectionPass}).
  *
  * <p>Bad input fails before any work where it can: no quantizable weights, a solver that needs calibration without
  * data, a group size that does not divide a layer's width under {@link GroupFallback#REFUSE}, NaN/Inf weights
