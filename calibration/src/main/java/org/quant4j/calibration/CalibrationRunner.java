@@ -2,6 +2,8 @@ package org.quant4j.calibration;
 
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -105,17 +107,9 @@ public final class CalibrationRunner {
     public LayerStats collect(WeightTarget target, DataSetIterator data, int reservoirRows, long seed,
                               BatchListener listener) {
         requireSupported(target);
-        if (data.resetSupported()) {
-            data.reset();
-        }
         LayerStats stats = new LayerStats(target.name(), inputWidth(target), reservoirRows, seed);
-        int batches = 0;
-        while (data.hasNext()) {
-            accumulate(target, data.next().getFeatures(), stats);
-            listener.batchDone(++batches, stats.rowCount());
-        }
-        requireRows(target, stats, data.resetSupported() ? "the iterator gave no examples"
-                : "the iterator gave no examples (it cannot be reset, so a used iterator is empty)");
+        eachBatch(data, batch -> accumulate(target, batch, stats), listener, stats::rowCount);
+        requireRows(target, stats.rowCount(), emptyIterator(data));
         return stats;
     }
 
@@ -123,26 +117,97 @@ public final class CalibrationRunner {
     public LayerStats collect(WeightTarget target, INDArray features, int batchSize, int reservoirRows, long seed,
                               BatchListener listener) {
         requireSupported(target);
+        LayerStats stats = new LayerStats(target.name(), inputWidth(target), reservoirRows, seed);
+        eachBatch(features, batchSize, batch -> accumulate(target, batch, stats), listener, stats::rowCount);
+        requireRows(target, stats.rowCount(), emptyArray(features));
+        return stats;
+    }
+
+    /**
+     * Passes over {@code data} once (resetting it first when it supports reset) and hands {@code sink} the target's
+     * rows ({@code [rows, inputWidth]}, as {@link #collect} accumulates them: a convolution's patches in chunks of
+     * images); the sink must not keep them.
+     *
+     * @return the rows handed over
+     * @throws InvalidTensorException naming the target as {@link #collect} does
+     */
+    public long forEachRows(WeightTarget target, DataSetIterator data, Consumer<INDArray> sink) {
+        requireSupported(target);
+        RowCount rows = new RowCount(sink);
+        eachBatch(data, batch -> rows(target, batch, rows), BatchListener.NONE, () -> rows.count);
+        requireRows(target, rows.count, emptyIterator(data));
+        return rows.count;
+    }
+
+    /** As {@link #forEachRows(WeightTarget, DataSetIterator, Consumer)} over the rows of {@code features}. */
+    public long forEachRows(WeightTarget target, INDArray features, int batchSize, Consumer<INDArray> sink) {
+        requireSupported(target);
+        RowCount rows = new RowCount(sink);
+        eachBatch(features, batchSize, batch -> rows(target, batch, rows), BatchListener.NONE, () -> rows.count);
+        requireRows(target, rows.count, emptyArray(features));
+        return rows.count;
+    }
+
+    /** A sink that counts the rows it passes on. */
+    private static final class RowCount implements Consumer<INDArray> {
+        private final Consumer<INDArray> sink;
+        private long count;
+
+        RowCount(Consumer<INDArray> sink) {
+            this.sink = Objects.requireNonNull(sink, "sink");
+        }
+
+        @Override
+        public void accept(INDArray rows) {
+            sink.accept(rows);
+            count += rows.size(0);
+        }
+    }
+
+    private static void eachBatch(DataSetIterator data, Consumer<INDArray> batch, BatchListener listener,
+                                  LongSupplier rows) {
+        if (data.resetSupported()) {
+            data.reset();
+        }
+        int batches = 0;
+        while (data.hasNext()) {
+            batch.accept(data.next().getFeatures());
+            listener.batchDone(++batches, rows.getAsLong());
+        }
+    }
+
+    private static void eachBatch(INDArray features, int batchSize, Consumer<INDArray> batch, BatchListener listener,
+                                  LongSupplier rows) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         }
-        LayerStats stats = new LayerStats(target.name(), inputWidth(target), reservoirRows, seed);
         long n = features.rank() == 0 ? 0 : features.size(0);
         int batches = 0;
         for (long from = 0; from < n; from += batchSize) {
             long to = Math.min(n, from + batchSize);
-            INDArray batch = features.get(NDArrayIndex.interval(from, to)).dup();
-            accumulate(target, batch, stats);
-            listener.batchDone(++batches, stats.rowCount());
+            batch.accept(features.get(NDArrayIndex.interval(from, to)).dup());
+            listener.batchDone(++batches, rows.getAsLong());
         }
-        requireRows(target, stats, "there are no input rows (shape " + Arrays.toString(features.shape()) + ")");
-        return stats;
+    }
+
+    private static String emptyIterator(DataSetIterator data) {
+        return data.resetSupported() ? "the iterator gave no examples"
+                : "the iterator gave no examples (it cannot be reset, so a used iterator is empty)";
+    }
+
+    private static String emptyArray(INDArray features) {
+        return "there are no input rows (shape " + Arrays.toString(features.shape()) + ")";
     }
 
     private void accumulate(WeightTarget target, INDArray features, LayerStats stats) {
+        rows(target, features, rows -> stats.accumulate(target.name(), rows));
+    }
+
+    /** The target's rows of one batch of network inputs, a convolution's in chunks of at most {@code maxChunkFloats}. */
+    private void rows(WeightTarget target, INDArray features, Consumer<INDArray> sink) {
         INDArray input = layerInput(target, features);
         if (!(source.layerConf(target) instanceof ConvolutionLayer conv)) {
-            stats.accumulate(target.name(), input);
+            sink.accept(input);
             return;
         }
         ConvPatches patches = new ConvPatches(target.name(), conv);
@@ -150,7 +215,7 @@ public final class CalibrationRunner {
         long perImage = (long) patches.positions(input) * patches.width();
         int chunk = (int) Math.max(1, Math.min(images, maxChunkFloats / Math.max(1, perImage)));
         for (int from = 0; from < images; from += chunk) {
-            stats.accumulate(target.name(), patches.rows(input, from, Math.min(images, from + chunk)));
+            sink.accept(patches.rows(input, from, Math.min(images, from + chunk)));
         }
     }
 
@@ -175,8 +240,8 @@ public final class CalibrationRunner {
         }
     }
 
-    private static void requireRows(WeightTarget target, LayerStats stats, String why) {
-        if (stats.rowCount() == 0) {
+    private static void requireRows(WeightTarget target, long rows, String why) {
+        if (rows == 0) {
             throw new InvalidTensorException("layer '" + target.name() + "': the calibration set is empty: " + why
                     + "; give at least one calibration example");
         }

@@ -187,6 +187,30 @@ class CalibrationRunnerTest {
     }
 
     @Test
+    void forEachRowsHandsOverTheRowsCollectAccumulatesInChunksOrWhole() {
+        MultiLayerNetwork net = LeNet5.network(12);
+        WeightTarget conv1 = Dl4jNetwork.of(net).targets().get(0);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 6, 784);
+        INDArray expected = CalibrationRunner.of(net).layerRows(conv1, x);
+        List<INDArray> chunks = new java.util.ArrayList<>();
+        long rows = CalibrationRunner.of(net).withMaxChunkFloats(1).forEachRows(conv1, x, 4, r -> chunks.add(r.dup()));
+        assertThat(rows).isEqualTo(6 * 28 * 28);
+        assertThat(chunks).hasSize(6); // one image per chunk
+        assertThat(Nd4j.vstack(chunks.toArray(INDArray[]::new))).isEqualTo(expected);
+
+        MultiLayerNetwork small = mlp();
+        WeightTarget dense = Dl4jNetwork.of(small).targets().get(1);
+        CalibrationRunner runner = CalibrationRunner.of(small);
+        INDArray y = gaussian(5, 10, 12);
+        List<INDArray> batches = new java.util.ArrayList<>();
+        assertThat(runner.forEachRows(dense, iterator(y, 4), r -> batches.add(r.dup()))).isEqualTo(10);
+        assertThat(batches).hasSize(3);
+        assertThat(close(Nd4j.vstack(batches.toArray(INDArray[]::new)), runner.layerRows(dense, y))).isTrue();
+        assertThatThrownBy(() -> runner.forEachRows(dense, Nd4j.zeros(DataType.FLOAT, 0, 12), 4, r -> { }))
+                .isInstanceOf(InvalidTensorException.class).hasMessageContainingAll("layer 'layer1/W'", "calibration set is empty");
+    }
+
+    @Test
     void aComputationGraphsLayersGetTheirInputsToo() {
         ComputationGraph graph = new ComputationGraph(new NeuralNetConfiguration.Builder().seed(4).graphBuilder()
                 .addInputs("in")

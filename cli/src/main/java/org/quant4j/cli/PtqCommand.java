@@ -87,6 +87,10 @@ final class PtqCommand implements Command {
         o.addOption(Option.builder().longOpt("held-out-samples").hasArg().argName("N")
                 .desc("examples for the output error, the last N training digits (default " + DEFAULT_HELD_OUT_SAMPLES
                         + ")").build());
+        o.addOption(Option.builder().longOpt("bias-correction")
+                .desc("after quantizing, shift every layer's bias so its mean output over the calibration data is the "
+                        + "float model's, b' = b + W·E[x] − Ŵ·E[x̂], layer by layer in model order (Finkelstein et al. "
+                        + "2019; off by default); needs calibration data").build());
         o.addOption(Option.builder().longOpt("seed").hasArg().argName("S").desc("seed of the row samples (default 0)").build());
         o.addOption(Option.builder().longOpt("report").hasArg().argName("DIR")
                 .desc("write report.json, report.md and error-by-layer.png there").build());
@@ -128,11 +132,15 @@ final class PtqCommand implements Command {
                     "MNIST train digits " + (train - heldOut) + ".." + (train - 1)));
         } else if (claq != null || solver.needsCalibration()) {
             throw new UsageException(method + " needs calibration data: add --calib mnist");
+        } else if (cmd.hasOption("bias-correction")) {
+            throw new UsageException("--bias-correction needs calibration data: add --calib mnist");
         }
+        pipeline.biasCorrection(cmd.hasOption("bias-correction"));
 
         Dl4jModelFile input = Dl4jModelFile.read(modelFile);
-        out.printf("%s: %s, %d quantizable weights; %s %s, group fallback %s%n", modelFile, input.kind(),
-                input.view().targets().size(), method, claq == null ? spec.shortName() : claq, fallbackName);
+        out.printf("%s: %s, %d quantizable weights; %s %s, group fallback %s%s%n", modelFile, input.kind(),
+                input.view().targets().size(), method, claq == null ? spec.shortName() : claq, fallbackName,
+                cmd.hasOption("bias-correction") ? ", bias correction" : "");
         LayerProgress progress = new LayerProgress(out, System.err);
         PtqResult<?> result;
         try {
@@ -140,6 +148,9 @@ final class PtqCommand implements Command {
             result = input.isGraph() ? p.quantize(input.graph()) : p.quantize(input.network());
         } finally {
             progress.close();
+        }
+        if (result.report().biasCorrection()) {
+            result.report().layers().forEach(l -> out.printf("%-24s %s%n", l.layer(), l.note()));
         }
         return writeOutputs(cmd, out, outFile, result.model(), result.report());
     }

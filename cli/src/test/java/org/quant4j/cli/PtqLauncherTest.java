@@ -105,6 +105,22 @@ class PtqLauncherTest {
 
     }
 
+    /** {@code --bias-correction}: the corrected biases are in the file, and eval reloads them. */
+    @Test
+    void biasCorrectionIsWrittenToTheFileAndEvalReadsIt() throws Exception {
+        Path out = dir.resolve("mlp-rtn3-bc.q4j");
+        Launcher.Result q = run("ptq", "--model", model.toString(), "--method", "rtn", "--bits", "3",
+                "--group-fallback", "largest-divisor", "--calib", "mnist", "--calib-samples", "256", "--bias-correction",
+                "--out", out.toString());
+        assertThat(q.code()).as(q.err()).isZero();
+        assertThat(q.out()).contains("rtn int3-sym-g128, group fallback largest-divisor, bias correction",
+                "bias corrected (rms shift", "wrote " + out);
+        QuantizedModel written = ModelFileReader.read(out);
+        assertThat(written.metadata()).containsEntry("biasCorrection", "true");
+        assertThat(written.floatTensors()).containsOnlyKeys("layer0/b", "layer1/b", "layer2/b");
+        System.out.printf("CLI: rtn int3 g128 + bias correction %.2f%%%n", quantizedAccuracy(out));
+    }
+
     /** The quantized accuracy {@code eval --quantized} prints, checked against the fp32 one. */
     private static double quantizedAccuracy(Path file) throws Exception {
         Launcher.Result e = run("eval", "--model", model.toString(), "--quantized", file.toString());
@@ -135,6 +151,10 @@ class PtqLauncherTest {
                 "mnist", "--out", out.toString());
         assertThat(claqBits.code()).isEqualTo(2);
         assertThat(claqBits.err()).contains("claq takes its width from --claq-bits");
+        Launcher.Result bias = run("ptq", "--model", model.toString(), "--method", "rtn", "--bias-correction",
+                "--out", out.toString());
+        assertThat(bias.code()).isEqualTo(2);
+        assertThat(bias.err()).contains("--bias-correction needs calibration data: add --calib mnist");
         Launcher.Result data = run("eval", "--model", model.toString(), "--data", "cifar");
         assertThat(data.code()).isEqualTo(2);
         assertThat(data.err()).contains("unknown data set 'cifar'");

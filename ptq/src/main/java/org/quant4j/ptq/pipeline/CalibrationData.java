@@ -6,6 +6,7 @@ import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.quant4j.calibration.CalibrationRunner;
 import org.quant4j.calibration.LayerStats;
 import org.quant4j.model.WeightTarget;
+import org.quant4j.ptq.BiasCorrection;
 
 /**
  * Network inputs for calibration (or for measuring output error), passed over once per target: an in-memory
@@ -60,6 +61,17 @@ public final class CalibrationData {
         return features != null
                 ? runner.collect(target, features, batchSize, reservoirRows, seed, listener)
                 : runner.collect(target, iterator, reservoirRows, seed, listener);
+    }
+
+    /** The target's mean input row {@code E[x]} over one pass ({@link BiasCorrection.MeanInput}). */
+    double[] meanRows(CalibrationRunner runner, WeightTarget target) {
+        BiasCorrection.MeanInput mean = new BiasCorrection.MeanInput(runner.inputWidth(target));
+        if (features != null) {
+            runner.forEachRows(target, features, batchSize, mean::add);
+        } else {
+            runner.forEachRows(target, iterator, mean::add);
+        }
+        return mean.mean();
     }
 
     @Override

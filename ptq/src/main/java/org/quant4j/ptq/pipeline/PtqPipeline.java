@@ -4,6 +4,7 @@ import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -43,7 +44,8 @@ import org.quant4j.ptq.WeightSolver;
  * relative output error {@code ‖W X − Ŵ X‖²/‖W X‖²} is measured on held-out rows (a separate data set captured the
  * same way, its reservoir of {@code errorRows} rows) or, without one, on the calibration reservoir; the dequantized
  * weight goes back into the network. The result holds the {@link QuantizedModel} (biases and other parameters in
- * fp32) and a {@link PtqReport}.
+ * fp32) and a {@link PtqReport}. With {@link Builder#biasCorrection(boolean) biasCorrection(true)} every target's
+ * bias is then corrected to the float network's mean pre-activation ({@link BiasCorrectionPass}).
  *
  * <p>Bad input fails before any work where it can: no quantizable weights, a solver that needs calibration without
  * data, a group size that does not divide a layer's width under {@link GroupFallback#REFUSE}, NaN/Inf weights
@@ -70,6 +72,7 @@ public final class PtqPipeline {
     private final PtqListener listener;
     private final String sourceModel;
     private final boolean sequential;
+    private final boolean biasCorrection;
 
     private PtqPipeline(Builder b) {
         this.solver = b.solver;
@@ -85,6 +88,7 @@ public final class PtqPipeline {
         this.listener = b.listener;
         this.sourceModel = b.sourceModel;
         this.sequential = b.sequential;
+        this.biasCorrection = b.biasCorrection;
     }
 
     /**
@@ -105,14 +109,16 @@ public final class PtqPipeline {
     /** Quantizes a clone of {@code net}; {@code net} itself is not changed. */
     public PtqResult<MultiLayerNetwork> quantize(MultiLayerNetwork net) {
         MultiLayerNetwork copy = net.clone();
-        Run run = run(Dl4jNetwork.of(copy), AwqFolds.of(copy), () -> CalibrationRunner.of(sequential() ? copy : net));
+        Run run = run(Dl4jNetwork.of(copy), AwqFolds.of(copy), () -> CalibrationRunner.of(sequential() ? copy : net),
+                () -> CalibrationRunner.of(copy));
         return new PtqResult<>(copy, run.model, run.report);
     }
 
     /** Quantizes a clone of {@code graph} (calibration needs a single-input graph); {@code graph} is not changed. */
     public PtqResult<ComputationGraph> quantize(ComputationGraph graph) {
         ComputationGraph copy = graph.clone();
-        Run run = run(Dl4jNetwork.of(copy), AwqFolds.of(copy), () -> CalibrationRunner.of(sequential() ? copy : graph));
+        Run run = run(Dl4jNetwork.of(copy), AwqFolds.of(copy), () -> CalibrationRunner.of(sequential() ? copy : graph),
+                () -> CalibrationRunner.of(copy));
         return new PtqResult<>(copy, run.model, run.report);
     }
 
@@ -126,7 +132,12 @@ public final class PtqPipeline {
     /** A target and the spec it gets (null for CLAQ). */
     record Plan(WeightTarget target, QuantSpec spec, String note) {}
 
-    private Run run(Dl4jNetwork view, AwqFolds folds, Supplier<CalibrationRunner> runners) {
+    /**
+     * @param runners    the runner calibration captures on (the copy, or the float network)
+     * @param copyRunner a runner on the copy {@code view} shows, for bias correction
+     */
+    private Run run(Dl4jNetwork view, AwqFolds folds, Supplier<CalibrationRunner> runners,
+                    Supplier<CalibrationRunner> copyRunner) {
         long start = System.nanoTime();
         List<Plan> plans = plan(view);
         CalibrationRunner runner = calibration != null || heldOut != null ? runners.get() : null;
@@ -135,11 +146,14 @@ public final class PtqPipeline {
         }
         TargetSolver run = solver.prepare(view, folds, plans, i -> calibration.collect(runner, plans.get(i).target(),
                 reservoirRows, seed + i, CalibrationRunner.BatchListener.NONE));
+        BiasCorrectionPass correction = biasCorrection ? BiasCorrectionPass.capture(view, copyRunner.get(), calibration,
+                plans.stream().map(Plan::target).toList()) : null;
         QuantizedModel.Builder model = QuantizedModel.builder().sourceModel(sourceModel)
                 .metadata("method", solver.name()).metadata("solver", solver.description()).metadata("spec", specJson)
                 .metadata("groupFallback", groupFallback.name())
                 .metadata("calibration", calibration == null ? "none" : calibration.description())
-                .metadata("seed", Long.toString(seed)).metadata("sequential", Boolean.toString(sequential()));
+                .metadata("seed", Long.toString(seed)).metadata("sequential", Boolean.toString(sequential()))
+                .metadata("biasCorrection", Boolean.toString(biasCorrection));
         List<LayerReport> layers = new ArrayList<>();
         long weightBits = 0;
         long weights = 0;
@@ -153,13 +167,23 @@ public final class PtqPipeline {
             layers.add(outcome.report);
             listener.layerFinished(i, plans.size(), outcome.report);
         }
+        if (correction != null) {
+            Map<String, String> notes = correction.apply();
+            layers.replaceAll(l -> withNote(l, notes.get(l.layer())));
+        }
         view.otherParams().forEach((name, p) -> model.addFloat(name, new FloatTensor(p.shape(), p.dup('c').toFloatVector())));
         PtqReport report = new PtqReport(sourceModel, solver.name(), solver.description(), specName, specJson,
                 groupFallback.name(), calibration == null ? "none" : calibration.description(), sequential(),
                 errorRowsDescription(),
                 seed, OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString(), machine(),
-                seconds(System.nanoTime() - start), (double) weightBits / weights, layers);
+                seconds(System.nanoTime() - start), (double) weightBits / weights, layers, biasCorrection);
         return new Run(model.build(), report);
+    }
+
+    private static LayerReport withNote(LayerReport l, String note) {
+        return note == null ? l : new LayerReport(l.layer(), l.layerType(), l.shape(), l.spec(),
+                l.note().isEmpty() ? note : l.note() + "; " + note, l.calibrationRows(), l.errorRows(), l.heldOut(),
+                l.outputError(), l.weightError(), l.bitsPerWeight(), l.calibrationSeconds(), l.solveSeconds());
     }
 
     /** Fits the spec to every target and checks every weight before any work is done. */
@@ -171,6 +195,10 @@ public final class PtqPipeline {
         }
         if (solver.needsCalibration() && calibration == null) {
             throw new QuantizationException(solver.name() + " needs calibration data, but none was given");
+        }
+        if (biasCorrection && calibration == null) {
+            throw new QuantizationException("bias correction needs calibration data (the mean input of every layer "
+                    + "over it), but none was given: add calibration(...) or turn biasCorrection off");
         }
         List<Plan> plans = new ArrayList<>();
         for (WeightTarget t : targets) {
@@ -265,6 +293,7 @@ public final class PtqPipeline {
         private PtqListener listener = PtqListener.NONE;
         private String sourceModel = "";
         private boolean sequential = true;
+        private boolean biasCorrection;
 
         private Builder(TargetSolver solver, QuantSpec spec) {
             this.solver = solver;
@@ -319,6 +348,19 @@ public final class PtqPipeline {
          */
         public Builder sequential(boolean sequential) {
             this.sequential = sequential;
+            return this;
+        }
+
+        /**
+         * Empirical bias correction ({@link org.quant4j.ptq.BiasCorrection}, default false, as in the solvers'
+         * references): once every target is quantized, each target's bias is shifted, in network order, so that its
+         * mean pre-activation over the calibration data is the float network's again, {@code b' = b + W·E[x] −
+         * Ŵ·E[x̂]} ({@link BiasCorrectionPass}). Needs calibration data. The corrected biases are in the result's
+         * network and its model's fp32 tensors; the per-layer output error stays the weight-only
+         * {@code ‖WX − ŴX‖²/‖WX‖²}, which the bias does not enter.
+         */
+        public Builder biasCorrection(boolean on) {
+            this.biasCorrection = on;
             return this;
         }
 

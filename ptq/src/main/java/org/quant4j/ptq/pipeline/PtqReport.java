@@ -29,14 +29,24 @@ import java.util.Locale;
  * @param totalSeconds    wall time of the whole run
  * @param bitsPerWeight   stored bits per weight over all quantized weights
  * @param layers          one entry per target, in network order
+ * @param biasCorrection  whether every target's bias was corrected to the float model's mean output
+ *                        ({@link PtqPipeline.Builder#biasCorrection}; the layers' notes say which were)
  */
 public record PtqReport(String sourceModel, String method, String solver, String specName, String spec, String groupFallback,
                         String calibration, boolean sequential, String errorRows, long seed, String date, String machine,
-                        double totalSeconds, double bitsPerWeight, List<LayerReport> layers) {
+                        double totalSeconds, double bitsPerWeight, List<LayerReport> layers, boolean biasCorrection) {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public PtqReport {
         layers = List.copyOf(layers);
+    }
+
+    /** A report of a run without bias correction. */
+    public PtqReport(String sourceModel, String method, String solver, String specName, String spec, String groupFallback,
+                     String calibration, boolean sequential, String errorRows, long seed, String date, String machine,
+                     double totalSeconds, double bitsPerWeight, List<LayerReport> layers) {
+        this(sourceModel, method, solver, specName, spec, groupFallback, calibration, sequential, errorRows, seed, date,
+                machine, totalSeconds, bitsPerWeight, layers, false);
     }
 
     /** The report for {@code name}, or an exception naming the layers there are. */
@@ -63,6 +73,10 @@ public record PtqReport(String sourceModel, String method, String solver, String
         md.append("- calibration: ").append(calibration).append(sequential
                 ? " (true sequential: each layer on the outputs of the quantized layers before it)\n"
                 : " (each layer on the unquantized network's activations)\n");
+        if (biasCorrection) {
+            md.append("- bias correction: every layer's bias shifted so its mean output over the calibration data is "
+                    + "the float model's (b' = b + W·E[x] − Ŵ·E[x̂]); the output error below is of the weights alone\n");
+        }
         md.append("- output error measured on: ").append(errorRows).append('\n');
         md.append(String.format(Locale.ROOT, "- %.3f bits per weight over all quantized weights, %.2f s in total%n",
                 bitsPerWeight, totalSeconds));
