@@ -177,7 +177,7 @@ public final class BertPtq {
         PtqReport report = new PtqReport(MODEL_NAME, method, solverDescription(), specName, specJson,
                 groupFallback.name(), description, awq == null && sequential, errorRows, seed,
                 OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString(), machine(),
-                (System.nanoTime() - start) / 1e9, run.bitsPerWeight(), run.reports);
+                (System.nanoTime() - start) / 1e9, run.bitsPerWeight(), run.reports, biasCorrection);
         return new BertPtqResult(quantized, report);
     }
 

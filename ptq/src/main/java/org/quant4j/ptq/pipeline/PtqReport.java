@@ -41,14 +41,6 @@ public record PtqReport(String sourceModel, String method, String solver, String
         layers = List.copyOf(layers);
     }
 
-    /** A report of a run without bias correction. */
-    public PtqReport(String sourceModel, String method, String solver, String specName, String spec, String groupFallback,
-                     String calibration, boolean sequential, String errorRows, long seed, String date, String machine,
-                     double totalSeconds, double bitsPerWeight, List<LayerReport> layers) {
-        this(sourceModel, method, solver, specName, spec, groupFallback, calibration, sequential, errorRows, seed, date,
-                machine, totalSeconds, bitsPerWeight, layers, false);
-    }
-
     /** The report for {@code name}, or an exception naming the layers there are. */
     public LayerReport layer(String name) {
         return layers.stream().filter(l -> l.layer().equals(name)).findFirst().orElseThrow(() ->
