@@ -3,7 +3,6 @@ package org.quant4j.ptq.bert;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.model.bert.ActivationHook;
 import org.quant4j.model.bert.BertEncoder;
 import org.quant4j.model.bert.LinearRole;
@@ -89,18 +88,6 @@ final class BertBiasCorrection {
     }
 
     private static ActivationHook hook(Map<LinearTarget, BiasCorrection.MeanInput> means) {
-        return new ActivationHook() {
-            @Override
-            public boolean wants(LinearTarget target) {
-                return means.containsKey(target);
-            }
-
-            @Override
-            public void accept(LinearTarget target, INDArray rows) {
-                try (rows) {
-                    means.get(target).add(rows);
-                }
-            }
-        };
+        return CalibrationSet.hook(means.keySet(), (target, rows) -> means.get(target).add(rows));
     }
 }

@@ -125,16 +125,21 @@ final class CalibrationSet {
     }
 
     private static ActivationHook hook(Map<LinearTarget, LayerStats> stats) {
+        return hook(stats.keySet(), (target, rows) -> stats.get(target).accumulate(target.name(), rows));
+    }
+
+    /** A hook handing the input rows of the {@code wanted} targets to {@code sink}, closing them afterwards. */
+    static ActivationHook hook(java.util.Set<LinearTarget> wanted, java.util.function.BiConsumer<LinearTarget, INDArray> sink) {
         return new ActivationHook() {
             @Override
             public boolean wants(LinearTarget target) {
-                return stats.containsKey(target);
+                return wanted.contains(target);
             }
 
             @Override
             public void accept(LinearTarget target, INDArray rows) {
                 try (rows) {
-                    stats.get(target).accumulate(target.name(), rows);
+                    sink.accept(target, rows);
                 }
             }
         };
