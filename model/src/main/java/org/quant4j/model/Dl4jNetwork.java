@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.params.DefaultParamInitializer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.core.QuantizationException;
@@ -89,6 +90,14 @@ public final class Dl4jNetwork {
                     + " (DL4J layout) but the new value has " + java.util.Arrays.toString(value.shape()));
         }
         w.assign(value.castTo(w.dataType()));
+    }
+
+    /**
+     * The bias ({@code "b"}) of the target's layer as the network stores it (writes change the network), or null when
+     * the layer has none ({@code hasBias(false)}); in {@link #otherParams()} it is {@code "<layer>/b"}.
+     */
+    public INDArray bias(WeightTarget t) {
+        return layers[t.layerIndex()].paramTable().get(DefaultParamInitializer.BIAS_KEY);
     }
 
     /** Parameters that are not targets (biases, norms...), by {@code "<layer>/<key>"}, as they are stored. */

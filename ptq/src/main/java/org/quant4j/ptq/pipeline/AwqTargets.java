@@ -102,7 +102,6 @@ final class AwqTargets implements TargetSolver {
         for (String name : scales.keySet()) {
             originals.put(name, view.weight(view.target(name)));
         }
-        Map<String, INDArray> params = view.otherParams();
         for (Map.Entry<String, float[]> e : scales.entrySet()) {
             String previous = folds.into(e.getKey());
             if (previous == null) {
@@ -110,7 +109,7 @@ final class AwqTargets implements TargetSolver {
             }
             WeightTarget p = view.target(previous);
             WeightTarget t = view.target(e.getKey());
-            INDArray bias = params.get(p.layerName() + "/b");
+            INDArray bias = view.bias(p);
             AwqFolding.LinearParams folded = AwqFolding.foldIntoPreviousLinear(view.weight(p), bias, e.getValue());
             view.setWeight(p, folded.weight());
             if (bias != null) {

@@ -58,12 +58,11 @@ final class BiasCorrectionPass {
                                       List<WeightTarget> targets) {
         Map<WeightTarget, Reference> references = new LinkedHashMap<>();
         Map<String, String> skipped = new LinkedHashMap<>();
-        Map<String, INDArray> params = view.otherParams();
         for (WeightTarget t : targets) {
             if (!runner.supports(t)) {
                 skipped.put(t.name(), "not bias-corrected: bias correction covers Dense, Output and Convolution W ("
                         + t.layerType() + " " + t.paramKey() + ")");
-            } else if (!params.containsKey(biasName(t))) {
+            } else if (view.bias(t) == null) {
                 skipped.put(t.name(), "not bias-corrected: the layer has no bias (hasBias=false)");
             } else {
                 references.put(t, new Reference(view.weight(t).data().asFloat(), calibration.meanRows(runner, t)));
@@ -80,17 +79,16 @@ final class BiasCorrectionPass {
      */
     Map<String, String> apply() {
         Map<String, String> notes = new LinkedHashMap<>(skipped);
-        Map<String, INDArray> params = view.otherParams();
         for (Map.Entry<WeightTarget, Reference> e : references.entrySet()) {
             WeightTarget t = e.getKey();
             Reference ref = e.getValue();
             double[] quantMean = calibration.meanRows(runner, t);
             float[] shift = BiasCorrection.shift(t.name(), ref.weight(), view.weight(t).data().asFloat(), ref.mean(),
                     quantMean);
-            INDArray bias = params.get(biasName(t));
+            INDArray bias = view.bias(t);
             if (bias.length() != shift.length) {
-                throw new InvalidTensorException("bias correction of '" + t.name() + "': its bias '" + biasName(t)
-                        + "' has " + bias.length() + " values for " + shift.length + " output rows");
+                throw new InvalidTensorException("bias correction of '" + t.name() + "': its bias '" + t.layerName()
+                        + "/b' has " + bias.length() + " values for " + shift.length + " output rows");
             }
             double squares = 0;
             for (float s : shift) {
@@ -105,10 +103,5 @@ final class BiasCorrectionPass {
                     Math.sqrt(squares / shift.length)));
         }
         return notes;
-    }
-
-    /** The bias parameter of the target's layer, {@code "<layer>/b"}. */
-    private static String biasName(WeightTarget t) {
-        return t.layerName() + "/b";
     }
 }
