@@ -13,6 +13,7 @@ import org.quant4j.core.FloatTensor;
 import org.quant4j.core.InvalidTensorException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.QuantizedTensor;
+import org.quant4j.model.StoredWeight;
 
 /**
  * Loads a quantized BERT model file back into a {@link BertEncoder} (the naming convention of the MiniLM PTQ
@@ -30,7 +31,7 @@ import org.quant4j.core.QuantizedTensor;
  */
 public final class BertQuantizedWeights {
     /** Suffix of the AWQ input-channel scale tensor of a target. */
-    public static final String INPUT_SCALE_SUFFIX = "/input_scale";
+    public static final String INPUT_SCALE_SUFFIX = StoredWeight.INPUT_SCALE_SUFFIX;
 
     private BertQuantizedWeights() {
     }
@@ -76,14 +77,10 @@ public final class BertQuantizedWeights {
                 throw new InvalidTensorException("tensor '" + t.name() + "' has shape " + Arrays.toString(shape)
                         + " but the target's weight is " + Arrays.toString(expected) + " [out, in]");
             }
-            float[] w = q != null ? q.dequantizeToArray() : c.dequantizeToArray();
+            StoredWeight stored = StoredWeight.read(model, t.name()); // checks and divides out <target>/input_scale
             claq += c != null ? 1 : 0;
-            FloatTensor scale = model.floatTensors().get(t.name() + INPUT_SCALE_SUFFIX);
-            if (scale != null) {
-                divideColumns(t, w, scale);
-                inputScales++;
-            }
-            weights.put(t.name(), w);
+            inputScales += stored instanceof StoredWeight.InputScaled ? 1 : 0;
+            weights.put(t.name(), stored.effectiveWeight());
         }
         List<String> parameterNames = encoder.parameterNames();
         Set<String> known = new HashSet<>(parameterNames);
@@ -135,29 +132,6 @@ public final class BertQuantizedWeights {
         if (!targets.containsKey(name)) {
             throw new InvalidTensorException(kind + " tensor '" + name + "' is not a target of " + encoder.source()
                     + " (targets are named like '" + encoder.targets().get(0).name() + "')");
-        }
-    }
-
-    /** {@code w[o, i] /= s[i]} for the {@code [out, in]} weight of {@code t}. */
-    private static void divideColumns(LinearTarget t, float[] w, FloatTensor scale) {
-        String name = t.name() + INPUT_SCALE_SUFFIX;
-        if (!Arrays.equals(scale.shape(), new long[]{t.inFeatures()})) {
-            throw new InvalidTensorException("tensor '" + name + "' has shape " + Arrays.toString(scale.shape())
-                    + ", expected [" + t.inFeatures() + "] (one scale per input channel)");
-        }
-        float[] s = scale.data();
-        for (int i = 0; i < s.length; i++) {
-            if (!(s[i] > 0) || !Float.isFinite(s[i])) {
-                throw new InvalidTensorException("tensor '" + name + "' holds " + s[i] + " at input channel " + i
-                        + ": input scales must be positive and finite");
-            }
-        }
-        int in = t.inFeatures();
-        for (int o = 0; o < t.outFeatures(); o++) {
-            int base = o * in;
-            for (int i = 0; i < in; i++) {
-                w[base + i] /= s[i];
-            }
         }
     }
 }

@@ -17,6 +17,7 @@ import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.activations.impl.ActivationLReLU;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.quant4j.model.Dl4jNetwork;
+import org.quant4j.model.StoredWeight;
 import org.quant4j.model.WeightTarget;
 
 /**

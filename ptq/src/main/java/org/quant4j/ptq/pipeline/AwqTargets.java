@@ -12,6 +12,7 @@ import org.quant4j.calibration.LayerStats;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedTensor;
 import org.quant4j.model.Dl4jNetwork;
+import org.quant4j.model.StoredWeight;
 import org.quant4j.model.WeightTarget;
 import org.quant4j.ptq.Awq;
 import org.quant4j.ptq.AwqFolding;

@@ -18,6 +18,7 @@ import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.Quantizer;
 import org.quant4j.model.Dl4jNetwork;
+import org.quant4j.model.StoredWeight;
 import org.quant4j.model.WeightTarget;
 import org.quant4j.ptq.Awq;
 import org.quant4j.ptq.Claq;

@@ -12,6 +12,7 @@ import org.quant4j.core.FloatTensor;
 import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.model.Dl4jNetwork;
+import org.quant4j.model.StoredWeight;
 
 /**
  * Puts a {@link QuantizedModel}'s weights into a network: effective weights of the quantized and CLAQ targets

@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.calibration.LayerStats;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.model.Dl4jNetwork;
+import org.quant4j.model.StoredWeight;
 import org.quant4j.model.WeightTarget;
 import org.quant4j.ptq.Awq;
 import org.quant4j.ptq.Claq;

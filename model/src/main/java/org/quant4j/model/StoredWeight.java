@@ -1,4 +1,4 @@
-package org.quant4j.ptq.pipeline;
+package org.quant4j.model;
 
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -9,18 +9,17 @@ import org.quant4j.core.FloatTensor;
 import org.quant4j.core.InvalidTensorException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.QuantizedTensor;
-import org.quant4j.model.bert.BertQuantizedWeights;
 
 /**
- * What a model file holds for one quantized target of a DL4J network, and the float weight the network gets from
- * it: an INT/FP grid ({@link QuantizedTensor}: RTN, GPTQ, HQQ, AWQ), CLAQ's per-column codebooks
+ * What a model file holds for one quantized target (of a DL4J network or a BERT encoder), and the float weight the
+ * network gets from it: an INT/FP grid ({@link QuantizedTensor}: RTN, GPTQ, HQQ, AWQ), CLAQ's per-column codebooks
  * ({@link ClaqTensor}), or either of them expecting its input divided by per-input-channel scales (AWQ scales
  * that could not be folded into the op before the layer), stored as the fp32 tensor
- * {@code <target>/input_scale} — the convention of {@link BertQuantizedWeights}. Weights are {@code [out, in...]}.
+ * {@code <target>/input_scale}. Weights are {@code [out, in...]}.
  */
 public sealed interface StoredWeight {
-    /** Suffix of a target's input-scale tensor ({@link BertQuantizedWeights#INPUT_SCALE_SUFFIX}). */
-    String INPUT_SCALE_SUFFIX = BertQuantizedWeights.INPUT_SCALE_SUFFIX;
+    /** Suffix of a target's input-scale tensor. */
+    String INPUT_SCALE_SUFFIX = "/input_scale";
 
     /** The weight's {@code [out, in...]} shape. */
     long[] shape();
