@@ -117,6 +117,11 @@ public final class LayerStats {
         }
     }
 
+    /** Whether these statistics accumulate the Hessian (false when built with {@code withHessian = false}). */
+    public boolean hasHessian() {
+        return withHessian;
+    }
+
     /** Rows seen so far. */
     public long rowCount() {
         return rows;
@@ -142,6 +147,9 @@ public final class LayerStats {
      * @throws InvalidTensorException naming the layer if no rows were accumulated
      */
     public FloatBuffer hessianValues() {
+        if (!withHessian) {
+            throw new IllegalStateException(describe(layer) + ": these statistics were collected without a Hessian");
+        }
         requireRows("a Hessian");
         return hessian.data().asNioFloat().asReadOnlyBuffer();
     }

@@ -1,9 +1,11 @@
 package org.quant4j.ptq;
 
 import java.util.ArrayList;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Supplier;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -28,6 +30,14 @@ import org.quant4j.core.QuantizedTensor;
  * Specs: INT per channel or per group; AutoAWQ's default is 4-bit asymmetric groups of 128,
  * {@code QuantSpec.builder().bits(4).asymmetric().groupSize(128).build()}.
  *
+ * <p><b>AWQ + GPTQ</b> ({@link Builder#gptq}): the AWQ paper states that AWQ is orthogonal to GPTQ and
+ * reports the combination (AWQ paper, the AWQ+GPTQ combination, on OPT models at INT2 with groups of 64):
+ * AWQ's scales, then GPTQ as the quantizing step. Steps 2 and 3 are replaced by {@link Gptq} on
+ * {@code W·diag(s)} with the Hessian of the scaled inputs {@code x·diag(1/s)},
+ * {@code H_s = diag(1/s)·H·diag(1/s)} ({@code H} the statistics' {@code 2/n·XᵀX} of the unscaled inputs);
+ * there is no clip search, GPTQ fits its ranges itself (min-max, or {@link RangeSearch#mse()} if its
+ * builder says so). {@link #name()} is then {@code "awq+gptq"}.
+ *
  * <p><b>Contract of the single-layer {@link #solve}:</b> the returned tensor stores {@code W·diag(s)}, so
  * its {@code dequantize()} approximates {@code W·diag(s)}, not {@code W}; the layer's input must be divided
  * by {@code s}. Use {@link #solveScaled} (which returns {@code s}) and fold, or write back
@@ -42,6 +52,7 @@ public final class Awq implements InputScaledSolver {
     private final AwqClipSearch clipSearch;
     private final boolean clip;
     private final int clipRows;
+    private final Gptq gptq;
 
     /** The reference defaults: 20-point duo-scaling search, clip search (20 steps to 50%) on up to 512 rows. */
     public Awq() {
@@ -53,13 +64,25 @@ public final class Awq implements InputScaledSolver {
      * @param clipRows input rows the clip search uses at most
      */
     public Awq(AwqScaleSearch scaleSearch, AwqClipSearch clipSearch, boolean clip, int clipRows) {
-        if (clipRows < 1) {
-            throw new InvalidSpecException("AWQ clip search needs at least one input row, got " + clipRows);
-        }
-        this.scaleSearch = Objects.requireNonNull(scaleSearch, "scaleSearch");
-        this.clipSearch = Objects.requireNonNull(clipSearch, "clipSearch");
-        this.clip = clip;
-        this.clipRows = clipRows;
+        this(builder().scaleSearch(scaleSearch).clipSearch(clipSearch).clip(clip).clipRows(clipRows));
+    }
+
+    private Awq(Builder b) {
+        this.scaleSearch = b.scaleSearch;
+        this.clipSearch = b.clipSearch;
+        this.clip = b.clip;
+        this.clipRows = b.clipRows;
+        this.gptq = b.gptq;
+    }
+
+    /** Options of an {@link Awq}; the defaults are {@code new Awq()}'s. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The GPTQ that quantizes {@code W·diag(s)} in place of clip search and round-to-nearest, or null. */
+    public Gptq gptq() {
+        return gptq;
     }
 
     /** A layer of a scaled group: its name, {@code [out, in]} weight, and whether its ranges are clip-searched. */
@@ -71,9 +94,10 @@ public final class Awq implements InputScaledSolver {
     /** A group's outcome: the scale search (whose scales every layer shares) and each layer's result. */
     public record GroupResult(AwqScaleSearch.Result scales, List<LayerResult> layers) {}
 
+    /** {@code "awq"}, or {@code "awq+gptq"} with a GPTQ step. */
     @Override
     public String name() {
-        return "awq";
+        return gptq == null ? "awq" : "awq+gptq";
     }
 
     @Override
@@ -114,13 +138,14 @@ public final class Awq implements InputScaledSolver {
         INDArray matrix = w.castTo(DataType.FLOAT).reshape('c', w.size(0), in);
         INDArray x = stats.sampleRows();
         GroupResult result = solveGroup(layer, List.of(new AwqLayer(layer, matrix, clip)), x, stats.meanAbs(),
-                AwqLoss.outputError(x, List.of(matrix)), spec);
+                AwqLoss.outputError(x, List.of(matrix)), gptq == null ? null : () -> hessianOf(layer, stats), spec);
         if (w.rank() == 2) {
             return result;
         }
         LayerResult only = result.layers().get(0);
         QuantizedTensor t = only.scaled().tensor();
-        QuantizedTensor reshaped = new QuantizedTensor(spec, w.shape(), t.codes(), t.scales(), t.zeros(), t.globalScale());
+        QuantizedTensor reshaped = new QuantizedTensor(spec, w.shape(), t.codes(), t.scales(), t.zeros(), t.globalScale(),
+                t.hasGroupIndex() ? t.groupIndex() : null);
         return new GroupResult(result.scales(), List.of(new LayerResult(layer,
                 new InputScaledTensor(reshaped, only.scaled().inputScales()), only.clip())));
     }
@@ -134,10 +159,25 @@ public final class Awq implements InputScaledSolver {
      * @param xMeanAbs mean {@code |x|} per input channel (over all calibration rows)
      * @param loss     the block error the scales minimise ({@link AwqLoss#outputError} for the layers' own error)
      * @return the shared scales (fold {@code 1/s} into the op before the group) and every layer's tensor of
-     *         {@code W·diag(s)}
+     *         {@code W·diag(s)}; with a GPTQ step its Hessian is {@code 2/n·XᵀX} of the given rows
      */
     public GroupResult solveGroup(String group, List<AwqLayer> layers, INDArray x, float[] xMeanAbs, AwqLoss loss,
                                   QuantSpec spec) {
+        return solveGroup(group, layers, x, xMeanAbs, loss, gptq == null ? null : () -> gram(x), spec);
+    }
+
+    /**
+     * {@link #solveGroup(String, List, INDArray, float[], AwqLoss, QuantSpec)} with the GPTQ step's Hessian taken
+     * from {@code stats} (all calibration rows, not only the reservoir): {@code stats.hessian()}, whose
+     * {@code sampleRows()} and {@code meanAbs()} are {@code x} and {@code xMeanAbs}.
+     */
+    public GroupResult solveGroup(String group, List<AwqLayer> layers, LayerStats stats, AwqLoss loss, QuantSpec spec) {
+        return solveGroup(group, layers, stats.sampleRows(), stats.meanAbs(), loss,
+                gptq == null ? null : () -> hessianOf(group, stats), spec);
+    }
+
+    private GroupResult solveGroup(String group, List<AwqLayer> layers, INDArray x, float[] xMeanAbs, AwqLoss loss,
+                                   Supplier<float[]> hessian, QuantSpec spec) {
         if (layers.isEmpty()) {
             throw new InvalidTensorException("AWQ group '" + group + "' has no layers");
         }
@@ -151,20 +191,12 @@ public final class Awq implements InputScaledSolver {
         }
         AwqScaleSearch.Result scales = scaleSearch.search(group, weights, xMeanAbs, spec, loss);
         float[] s = scales.scales();
-        INDArray scaledRows = null;
+        Supplier<INDArray> scaledRows = memo(() -> clipRows(x, s));
+        Supplier<float[]> scaledHessian = gptq == null ? null : memo(() -> scaledHessian(hessian.get(), s));
         List<LayerResult> results = new ArrayList<>();
         for (AwqLayer l : layers) {
             INDArray ws = AwqFolding.scaleColumns(l.weight(), s);
-            AwqClipSearch.Result clipped = null;
-            if (l.clip()) {
-                if (scaledRows == null) {
-                    scaledRows = clipRows(x, s);
-                }
-                clipped = clipSearch.search(l.name(), ws, scaledRows, spec);
-            }
-            AwqGrid grid = AwqGrid.of(l.name(), spec, (int) ws.size(0), (int) ws.size(1));
-            QuantizedTensor tensor = grid.quantize(ws.data().asFloat(), ws.shape(), clipped == null ? null : clipped.clip());
-            results.add(new LayerResult(l.name(), new InputScaledTensor(tensor, s), clipped));
+            results.add(quantizeLayer(l.name(), ws, s, l.clip(), scaledRows, scaledHessian, spec));
         }
         return new GroupResult(scales, List.copyOf(results));
     }
@@ -178,26 +210,95 @@ public final class Awq implements InputScaledSolver {
      * Steps 2 and 3 for one layer whose input scales were searched and applied already (AutoAWQ's order for
      * a transformer block: every group's scales searched and applied, then {@code _search_best_clip}, then
      * {@code _apply_quant}): the clip search (when {@code clip}) on {@code scaledWeight} with up to
-     * {@code clipRows} rows of {@code x·diag(1/s)}, then round-to-nearest with the clipped ranges.
+     * {@code clipRows} of the statistics' reservoir rows times {@code 1/s}, then round-to-nearest with the
+     * clipped ranges. With a GPTQ step ({@link Builder#gptq}), instead GPTQ on {@code scaledWeight} with
+     * {@code H_s = diag(1/s)·H·diag(1/s)}, {@code H} the statistics' Hessian ({@code clip} is then unused).
+     * GPTQ works per output row, so rows already divided by a later group's scales need no special case.
      *
      * @param scaledWeight the weight as it will be stored, {@code [out, in]} (e.g. {@code W·diag(s)}, possibly
      *                     with rows divided by a later group's scales folded into it); not modified
      * @param s            the layer's input scales (the stored tensor expects its input divided by them)
-     * @param x            the layer's unscaled input rows {@code [rows, in]}
+     * @param stats        the statistics of the layer's unscaled inputs (with a Hessian when there is a GPTQ step)
      */
-    public LayerResult quantizeScaled(String name, INDArray scaledWeight, float[] s, INDArray x, boolean clip,
+    public LayerResult quantizeScaled(String name, INDArray scaledWeight, float[] s, LayerStats stats, boolean clip,
                                       QuantSpec spec) {
-        if (scaledWeight.rank() != 2 || x.rank() != 2 || x.size(1) != scaledWeight.size(1) || s.length != x.size(1)
-                || x.rows() == 0) {
-            throw new InvalidTensorException("layer '" + name + "': AWQ needs an [out, in] weight, [rows, in] inputs and"
-                    + " in scales, got " + Arrays.toString(scaledWeight.shape()) + ", " + Arrays.toString(x.shape())
+        if (scaledWeight.rank() != 2 || stats == null || stats.rowCount() == 0 || stats.inFeatures() != scaledWeight.size(1)
+                || s.length != scaledWeight.size(1)) {
+            throw new InvalidTensorException("layer '" + name + "': AWQ needs an [out, in] weight, statistics of in"
+                    + " inputs with calibration rows and in scales, got " + Arrays.toString(scaledWeight.shape()) + ", "
+                    + (stats == null ? "no statistics" : stats.inFeatures() + " inputs (" + stats.rowCount() + " rows)")
                     + ", " + s.length + " scales");
         }
         INDArray ws = scaledWeight.castTo(DataType.FLOAT).dup('c');
-        AwqClipSearch.Result clipped = clip ? clipSearch.search(name, ws, clipRows(x, s), spec) : null;
+        return quantizeLayer(name, ws, s, clip, () -> clipRows(stats.sampleRows(), s),
+                gptq == null ? null : () -> scaledHessian(hessianOf(name, stats), s), spec);
+    }
+
+    /** Steps 2 and 3 on {@code ws} ({@code [out, in]} float, c order): clip search + RTN, or GPTQ on {@code H_s}. */
+    private LayerResult quantizeLayer(String name, INDArray ws, float[] s, boolean clip, Supplier<INDArray> scaledRows,
+                                      Supplier<float[]> scaledHessian, QuantSpec spec) {
+        if (gptq != null) {
+            int n = s.length;
+            try (INDArray h = Nd4j.create(scaledHessian.get(), new long[] {n, n}, DataType.FLOAT)) {
+                return new LayerResult(name, new InputScaledTensor(gptq.solveWithHessian(name, ws, h, spec).tensor(), s),
+                        null);
+            }
+        }
+        AwqClipSearch.Result clipped = clip ? clipSearch.search(name, ws, scaledRows.get(), spec) : null;
         AwqGrid grid = AwqGrid.of(name, spec, (int) ws.size(0), (int) ws.size(1));
         QuantizedTensor tensor = grid.quantize(ws.data().asFloat(), ws.shape(), clipped == null ? null : clipped.clip());
         return new LayerResult(name, new InputScaledTensor(tensor, s), clipped);
+    }
+
+    /** A copy of the statistics' Hessian (row-major), refusing statistics collected without one. */
+    private static float[] hessianOf(String name, LayerStats stats) {
+        if (!stats.hasHessian()) {
+            throw new InvalidTensorException("layer '" + name + "': AWQ with a GPTQ step needs the inputs' Hessian, but"
+                    + " the statistics were collected without one");
+        }
+        FloatBuffer h = stats.hessianValues();
+        float[] out = new float[Math.multiplyExact(stats.inFeatures(), stats.inFeatures())];
+        h.get(0, out);
+        return out;
+    }
+
+    /** {@code 2/n·XᵀX} of the rows {@code x} (as {@code LayerStats} accumulates it). */
+    private static float[] gram(INDArray x) {
+        INDArray f = x.castTo(DataType.FLOAT);
+        return f.transpose().mmul(f).muli(2.0 / x.rows()).dup('c').data().asFloat();
+    }
+
+    /** {@code diag(1/s)·H·diag(1/s)} in place on {@code h} (row-major {@code [n, n]}), which it returns. */
+    static float[] scaledHessian(float[] h, float[] s) {
+        int n = s.length;
+        float[] out = h;
+        float[] inverse = new float[n];
+        for (int c = 0; c < n; c++) {
+            inverse[c] = 1f / s[c];
+        }
+        for (int r = 0; r < n; r++) {
+            float ir = inverse[r];
+            int base = r * n;
+            for (int c = 0; c < n; c++) {
+                out[base + c] *= ir * inverse[c];
+            }
+        }
+        return out;
+    }
+
+    /** A supplier computing {@code f} once, on first use. */
+    private static <T> Supplier<T> memo(Supplier<T> f) {
+        return new Supplier<>() {
+            private T value;
+
+            @Override
+            public T get() {
+                if (value == null) {
+                    value = f.get();
+                }
+                return value;
+            }
+        };
     }
 
     /** Up to {@code clipRows} rows of {@code x}, evenly strided (AutoAWQ {@code input_feat[:, ::step]}), times {@code 1/s}. */
@@ -214,6 +315,59 @@ public final class Awq implements InputScaledSolver {
 
     @Override
     public String toString() {
-        return "awq(" + scaleSearch + ", " + (clip ? clipSearch : "no clip") + ", clipRows=" + clipRows + ")";
+        return gptq != null ? "awq+gptq(" + scaleSearch + ", " + gptq + ")"
+                : "awq(" + scaleSearch + ", " + (clip ? clipSearch : "no clip") + ", clipRows=" + clipRows + ")";
+    }
+
+    /** Options of {@link Awq}; the defaults are the reference's (AutoAWQ). */
+    public static final class Builder {
+        private AwqScaleSearch scaleSearch = new AwqScaleSearch();
+        private AwqClipSearch clipSearch = new AwqClipSearch();
+        private boolean clip = true;
+        private int clipRows = DEFAULT_CLIP_ROWS;
+        private Gptq gptq;
+
+        private Builder() {
+        }
+
+        /** The input-scale search (default: duo scaling, 20-point grid). */
+        public Builder scaleSearch(AwqScaleSearch scaleSearch) {
+            this.scaleSearch = Objects.requireNonNull(scaleSearch, "scaleSearch");
+            return this;
+        }
+
+        /** The clip search (default: grid 20, shrink below 50%). */
+        public Builder clipSearch(AwqClipSearch clipSearch) {
+            this.clipSearch = Objects.requireNonNull(clipSearch, "clipSearch");
+            return this;
+        }
+
+        /** Whether the single-layer {@link Awq#solve} runs the clip search (default true). */
+        public Builder clip(boolean clip) {
+            this.clip = clip;
+            return this;
+        }
+
+        /** Input rows the clip search uses at most (default {@value Awq#DEFAULT_CLIP_ROWS}). */
+        public Builder clipRows(int clipRows) {
+            if (clipRows < 1) {
+                throw new InvalidSpecException("AWQ clip search needs at least one input row, got " + clipRows);
+            }
+            this.clipRows = clipRows;
+            return this;
+        }
+
+        /**
+         * Quantize {@code W·diag(s)} with this GPTQ (on the scaled inputs' Hessian) instead of clip search and
+         * round-to-nearest; null (default) for plain AWQ.
+         */
+        public Builder gptq(Gptq gptq) {
+            this.gptq = gptq;
+            return this;
+        }
+
+        public Awq build() {
+            return new Awq(this);
+        }
     }
 }

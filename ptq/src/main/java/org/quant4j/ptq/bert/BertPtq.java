@@ -64,7 +64,8 @@ import org.quant4j.ptq.pipeline.PtqReport;
  * {@code attention.output.dense(selfAttention(x))} (AutoAWQ's {@code module2inspect=self_attn}), the others
  * on their own output error (computed from the inputs' Gram matrix, {@link AwqLoss#gramError}); then applied
  * ({@link BertAwqScales}); then the clip search (skipped for Q and K) and round-to-nearest
- * ({@link Awq#quantizeScaled}). One departure from the reference, for time: the Q/K/V loss runs on up to
+ * ({@link Awq#quantizeScaled}; with an {@link Awq} given to {@link Builder#solver} whose {@link Awq#gptq()} is set,
+ * GPTQ on the scaled inputs' Hessian instead, for every target including Q and K). One departure from the reference, for time: the Q/K/V loss runs on up to
  * {@link Builder#awqLossSequences} calibration passages (evenly spread over the length-sorted batches,
  * default {@value #DEFAULT_AWQ_LOSS_SEQUENCES}); the statistic {@code s_x} and the Gram losses use all tokens.
  *
@@ -110,7 +111,7 @@ public final class BertPtq {
         this.biasCorrection = b.biasCorrection;
         this.reservoirRows = b.reservoirRows;
         this.awqLossSequences = b.awqLossSequences;
-        this.awq = method.equals("awq") ? new Awq() : null;
+        this.awq = method.equals("awq") ? (b.solver instanceof Awq a ? a : new Awq()) : null;
         this.claq = method.equals("claq") ? new Claq(b.claq == null ? ClaqParams.adaptive(2.5) : b.claq) : null;
         this.solver = b.solver != null ? b.solver : switch (method) {
             case "rtn" -> new Rtn();
@@ -174,11 +175,16 @@ public final class BertPtq {
         String specJson = spec == null ? "{}" : spec.toJson();
         String errorRows = calib == null ? "not measured (no calibration data)"
                 : "calibration reservoir (in-sample, " + reservoirRows + " rows per target)";
-        PtqReport report = new PtqReport(MODEL_NAME, method, solverDescription(), specName, specJson,
+        PtqReport report = new PtqReport(MODEL_NAME, reportedMethod(), solverDescription(), specName, specJson,
                 groupFallback.name(), description, awq == null && sequential, errorRows, seed,
                 OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString(), machine(),
                 (System.nanoTime() - start) / 1e9, run.bitsPerWeight(), run.reports, biasCorrection);
         return new BertPtqResult(quantized, report);
+    }
+
+    /** The method as reports name it: the builder's, or for awq the solver's name ("awq", "awq+gptq"). */
+    private String reportedMethod() {
+        return awq != null ? awq.name() : method;
     }
 
     private String solverDescription() {
@@ -327,13 +333,13 @@ public final class BertPtq {
                 BertAwqScales.Scaled sc = scaled.get(t.name());
                 INDArray rows = s.sampleRows();
                 boolean clip = t.role() != LinearRole.QUERY && t.role() != LinearRole.KEY;
-                Awq.LayerResult result = awq.quantizeScaled(t.name(), sc.stored(), sc.inputScale(), rows, clip,
+                Awq.LayerResult result = awq.quantizeScaled(t.name(), sc.stored(), sc.inputScale(), s, clip,
                         run.specs.get(t.name()));
                 QuantizedTensor q = result.scaled().tensor();
                 INDArray dq = q.dequantize();
                 encoder.setWeight(t.name(), sc.inputScaleStored() ? BertAwqScales.unscale(dq, sc.inputScale()) : dq);
                 double solveSeconds = (System.nanoTime() - q0) / 1e9 + (t == layerTargets.get(0) ? searchSeconds : 0);
-                String note = (notes.containsKey(t) ? notes.get(t) + "; " : "") + (clip ? "clip" : "no clip")
+                String note = (notes.containsKey(t) ? notes.get(t) + "; " : "") + (awq.gptq() != null ? "gptq" : clip ? "clip" : "no clip")
                         + (sc.inputScaleStored() ? ", input_scale stored" : ", 1/s folded into the value rows");
                 run.finishQuantized(t, q, sc.inputScaleStored() ? sc.inputScale() : null, sc.stored(), dq,
                         BertAwqScales.unscale(rows, sc.inputScale()), s.rowCount(), note,
@@ -508,7 +514,7 @@ public final class BertPtq {
 
         QuantizedModel model(List<LinearTarget> targets, String calibrationDescription) {
             QuantizedModel.Builder b = QuantizedModel.builder().sourceModel(MODEL_NAME)
-                    .metadata("method", method).metadata("solver", solverDescription())
+                    .metadata("method", reportedMethod()).metadata("solver", solverDescription())
                     .metadata("spec", spec == null ? "{}" : spec.toJson()).metadata("model", MODEL_NAME)
                     .metadata("calibration", calibrationDescription).metadata("seed", Long.toString(seed))
                     .metadata("groupFallback", groupFallback.name())
@@ -648,14 +654,17 @@ public final class BertPtq {
         }
 
         /**
-         * The solver of rtn, gptq or hqq with non-default options (e.g. {@code Gptq.builder().actOrder(true).build()},
-         * {@code new Hqq(params)}); its {@link WeightSolver#name()} must be the method. Default: the reference defaults.
+         * The solver of rtn, gptq, hqq or awq with non-default options (e.g. {@code Gptq.builder().actOrder(true).build()},
+         * {@code new Hqq(params)}, {@code Awq.builder().gptq(gptq).build()}); its {@link WeightSolver#name()} must be
+         * the method (for awq: an {@link Awq}, "awq" or "awq+gptq"). Default: the reference defaults.
          */
         public Builder solver(WeightSolver solver) {
             Objects.requireNonNull(solver, "solver");
-            if (!List.of("rtn", "gptq", "hqq").contains(method) || !solver.name().equals(method)) {
+            boolean matches = method.equals("awq") ? solver instanceof Awq
+                    : List.of("rtn", "gptq", "hqq").contains(method) && solver.name().equals(method);
+            if (!matches) {
                 throw new InvalidSpecException("a " + solver.name() + " solver cannot run method " + method
-                        + "; solver(...) replaces the rtn, gptq or hqq solver of the same method");
+                        + "; solver(...) replaces the rtn, gptq, hqq or awq solver of the same method");
             }
             this.solver = solver;
             return this;

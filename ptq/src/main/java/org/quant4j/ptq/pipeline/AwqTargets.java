@@ -30,7 +30,10 @@ import org.quant4j.ptq.AwqScaleSearch;
  *       its {@code kh·kw} columns. Then all scales are applied ({@link #fold}): {@code W·diag(s)}, and {@code 1/s}
  *       folded into the previous Dense's rows and bias where {@link AwqFolds} finds that exact (so that Dense is
  *       quantized with its rows already divided), else kept as {@code <target>/input_scale};</li>
- *   <li>{@link #solve}: the clip search and round-to-nearest of the stored weight ({@link Awq#quantizeScaled}).</li>
+ *   <li>{@link #solve}: the clip search and round-to-nearest of the stored weight ({@link Awq#quantizeScaled}), or
+ *       with {@link Awq#gptq()} set GPTQ on the stored weight with the scaled inputs' Hessian
+ *       {@code diag(1/s)·H·diag(1/s)} (the statistics always carry a Hessian: {@code CalibrationRunner} collects
+ *       it).</li>
  * </ol>
  * The output error is reported in the layer's original domain: {@code W} against
  * {@code diag(r)·Q(stored)·diag(1/s)}, {@code r} being the scales of the next target folded into its rows.
@@ -137,10 +140,11 @@ final class AwqTargets implements TargetSolver {
     public Solved solve(WeightTarget target, INDArray w, LayerStats stats, QuantSpec spec) {
         Scaled s = scaled.get(target.name());
         float[] columns = columnScales(s.scales(), (int) s.stored().size(1));
-        Awq.LayerResult r = awq.quantizeScaled(target.name(), s.stored(), columns, stats.sampleRows(), true, spec);
+        Awq.LayerResult r = awq.quantizeScaled(target.name(), s.stored(), columns, stats, true, spec);
         QuantizedTensor q = r.scaled().tensor();
         long[] shape = s.original().shape();
-        QuantizedTensor shaped = new QuantizedTensor(spec, shape, q.codes(), q.scales(), q.zeros(), q.globalScale());
+        QuantizedTensor shaped = new QuantizedTensor(spec, shape, q.codes(), q.scales(), q.zeros(), q.globalScale(),
+                q.hasGroupIndex() ? q.groupIndex() : null);
         StoredWeight grid = new StoredWeight.Grid(shaped);
         StoredWeight.InputScaled unscaled = new StoredWeight.InputScaled(grid, s.scales());
         StoredWeight stored = s.folded() ? grid : unscaled;
@@ -152,7 +156,7 @@ final class AwqTargets implements TargetSolver {
             }
         }
         return new Solved(stored, stored.effectiveWeightArray(), s.original(),
-                Nd4j.create(approximation, shape, DataType.FLOAT), s.note() + (r.clip() == null ? "" : ", clip searched"));
+                Nd4j.create(approximation, shape, DataType.FLOAT), s.note() + (awq.gptq() != null ? ", gptq" : r.clip() == null ? "" : ", clip searched"));
     }
 
     /** {@code [out, in...]} as the {@code [out, in·kh·kw]} matrix. */
