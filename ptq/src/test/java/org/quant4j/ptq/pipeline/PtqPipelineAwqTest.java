@@ -125,10 +125,10 @@ class PtqPipelineAwqTest {
                 .isInstanceOf(InvalidSpecException.class).hasMessageContaining("layer0/W");
     }
 
-    /** AWQ int4 asym g128 of the MLP, run once for the tests that use it. */
-    private static synchronized PtqResult<MultiLayerNetwork> awq4() {
+    /** AWQ int4 asym g128 of the MLP, run once for the tests that use it (also PtqPipelineAwqGptqTest). */
+    static synchronized PtqResult<MultiLayerNetwork> awq4() {
         if (awq4 == null) {
-            awq4 = calibrated(PtqPipeline.builder(new Awq(), asym(4))).build().quantize(net);
+            awq4 = calibrated(PtqPipeline.builder(new Awq(), asym(4))).build().quantize(TrainedMnist.mlp());
         }
         return awq4;
     }
