@@ -23,10 +23,12 @@ import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.QuantizedTensor;
 import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.bert.BertEncoder;
+import org.quant4j.model.bert.BertQuantizedWeights;
 import org.quant4j.model.bert.LinearTarget;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.bert.ModelInputException;
 import org.quant4j.model.data.SotuCorpus;
+import org.quant4j.ptq.Awq;
 import org.quant4j.ptq.ClaqParams;
 import org.quant4j.ptq.Gptq;
 import org.quant4j.ptq.Hqq;
@@ -162,6 +164,41 @@ class BertPtqTest {
         QuantizedTensor vq = read.quantizedTensors().get("encoder.layer.0.attention.self.value");
         assertThat(v.bitsPerWeight()).as("the tensor's storage plus its fp32 input scales")
                 .isEqualTo((8.0 * vq.storageBytes() + 32 * 384) / (384 * 384)).isGreaterThan(4.2);
+    }
+
+    @Test
+    void awqWithGptqAsTheQuantizingStepRunsAndItsFileReloads(@TempDir Path dir) throws Exception {
+        MiniLm model = MiniLm.load();
+        Awq awqGptq = Awq.builder().gptq(Gptq.builder().actOrder(true).build()).build();
+        long t0 = System.nanoTime();
+        BertPtqResult r = BertPtq.builder("awq", INT4_G128_ASYM).calibration(calibration).solver(awqGptq).build()
+                .quantize(model);
+        System.out.printf("awq+gptq MiniLM run: %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        double cosine = meanCosine(model.embed(evaluation));
+        Run awq = run("awq", true);
+        System.out.printf("embedding cosine to fp32 (100 SOTU sentences, %d calibration passages): awq %.5f, awq+gptq"
+                + " (act-order) %.5f, rtn %.5f%n", PASSAGES, awq.cosine(), cosine, run("rtn", false).cosine());
+        assertThat(r.report().method()).isEqualTo("awq+gptq");
+        assertThat(r.report().solver()).startsWith("awq+gptq(").contains("actOrder=true");
+        assertThat(r.report().layers()).hasSize(36).allSatisfy(l -> assertThat(l.note()).contains("gptq")
+                .doesNotContain("clip"));
+        int better = 0;
+        for (LayerReport l : r.report().layers()) {
+            better += l.outputError() < awq.result().report().layer(l.layer()).outputError() ? 1 : 0;
+        }
+        System.out.printf("awq+gptq below awq's output error on %d of 36 targets%n", better);
+        assertThat(cosine).isGreaterThan(awq.cosine());
+
+        Path file = dir.resolve("minilm-awq-gptq.q4j");
+        r.writeModel(file);
+        QuantizedModel read = ModelFileReader.read(file);
+        assertThat(read).isEqualTo(r.model());
+        assertThat(read.metadata()).containsEntry("method", "awq+gptq");
+        MiniLm fresh = MiniLm.load();
+        BertQuantizedWeights.apply(read, fresh.encoder());
+        assertThat(fresh.embed(evaluation).equalsWithEps(model.embed(evaluation), 1e-5)).isTrue();
+        assertThatThrownBy(() -> BertPtq.builder("awq", INT4_G128_ASYM).solver(new Gptq()))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("gptq solver cannot run method awq");
     }
 
     @Test
