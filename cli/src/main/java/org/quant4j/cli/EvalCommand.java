@@ -52,8 +52,11 @@ final class EvalCommand implements Command {
                         + "others asym g128)").build());
         o.addOption(Option.builder().longOpt("claq-bits").hasArg().argName("LIST")
                 .desc("minilm --table: CLAQ average code bits, adaptive precision (default 4,3,2.5,2.1)").build());
-        o.addOption(Option.builder().longOpt("calib-passages").hasArg().argName("N")
-                .desc("minilm --table: SOTU calibration passages (default 128)").build());
+        o.addOption(Option.builder().longOpt("calib").hasArg().argName("TEXT")
+                .desc("minilm --table: calibration text, sotu (single sentences, default) or sotu-passages (90-word "
+                        + "passages)").build());
+        o.addOption(Option.builder().longOpt("calib-samples").hasArg().argName("N")
+                .desc("minilm --table: calibration sequences (default 512 sentences or 128 passages)").build());
         o.addOption(Option.builder().longOpt("bias-correction")
                 .desc("minilm --table: correct every dense layer's bias after quantization so its mean output on the "
                         + "calibration passages is the fp32 model's (rows labelled '+ bias correction')").build());
@@ -66,7 +69,7 @@ final class EvalCommand implements Command {
             return MiniLmEval.run(cmd, out);
         }
         for (String minilmOnly : new String[]{"sentences", "threads", "out", "table", "methods", "bits", "claq-bits",
-            "calib-passages", "bias-correction"}) {
+            "calib", "calib-samples", "bias-correction"}) {
             if (cmd.hasOption(minilmOnly)) {
                 throw new UsageException("--" + minilmOnly + " is for --model minilm only");
             }

@@ -54,7 +54,7 @@ final class MiniLmEval {
         if (table && !cmd.hasOption("out")) {
             throw new UsageException("--table needs --out DIR for the model files and the report");
         }
-        for (String tableOnly : new String[]{"methods", "bits", "claq-bits", "calib-passages", "bias-correction"}) {
+        for (String tableOnly : new String[]{"methods", "bits", "claq-bits", "calib", "calib-samples", "bias-correction"}) {
             if (!table && cmd.hasOption(tableOnly)) {
                 throw new UsageException("--" + tableOnly + " is for --table only");
             }
@@ -68,15 +68,10 @@ final class MiniLmEval {
         } catch (InvalidSpecException e) {
             throw new UsageException(e.getMessage());
         }
-        int passages = cmd.hasOption("calib-passages") ? SpecOptions.parseInt(cmd, "calib-passages")
-                : SotuCorpus.DEFAULT_CALIBRATION_PASSAGES;
-        if (passages < 1) {
-            throw new UsageException("--calib-passages must be at least 1, got " + passages);
-        }
         Path quantizedFile = cmd.hasOption("quantized") ? Path.of(cmd.getOptionValue("quantized")) : null;
         QuantizedModel quantized = quantizedFile == null ? null : ModelFileReader.read(quantizedFile);
 
-        SotuCorpus.Split split = SotuCorpus.load().split(SotuCorpus.DEFAULT_SEED, passages, sentences);
+        SotuCorpus.Split split = SotuCalibrationOptions.split(cmd, sentences);
         out.printf(Locale.ROOT, "%s on %d SOTU evaluation sentences (seed %d): sentence-embedding fidelity to fp32%n",
                 MiniLmEvaluation.MODEL_NAME, sentences, SotuCorpus.DEFAULT_SEED);
         long start = System.nanoTime();
@@ -86,7 +81,7 @@ final class MiniLmEval {
         settings.put("evaluation", sentences + " SOTU sentences, seed " + SotuCorpus.DEFAULT_SEED);
         settings.put("command", command(cmd));
         if (table) {
-            settings.put("calibration", calibrationDescription(split));
+            settings.put("calibration", SotuCalibrationOptions.describe(split));
             settings.put("widths", "8 = INT8 symmetric per output channel; 4/3/2 = INT asymmetric, groups of "
                     + MiniLmPtqTable.GROUP + " (every method, HQQ included: its own default is 64); CLAQ: adaptive "
                     + "precision to the average code bits shown");
@@ -105,7 +100,7 @@ final class MiniLmEval {
         if (table) {
             MiniLmEvalReport r = report;
             List<MiniLmPtqTable.Failure> failures = MiniLmPtqTable.run(eval, split.calibration(),
-                    calibrationDescription(split), entries, Path.of(cmd.getOptionValue("out")), row -> emit(row, out, r),
+                    SotuCalibrationOptions.describe(split), entries, Path.of(cmd.getOptionValue("out")), row -> emit(row, out, r),
                     System.err);
             for (MiniLmPtqTable.Failure f : failures) {
                 out.println("failed: " + f.entry().method() + " " + f.entry().label() + ": " + f.message());
@@ -132,11 +127,6 @@ final class MiniLmEval {
             }
         }
         return sb.toString();
-    }
-
-    private static String calibrationDescription(SotuCorpus.Split split) {
-        return split.calibration().size() + " SOTU passages of >= " + SotuCorpus.PASSAGE_WORDS + " words from "
-                + split.calibrationAddresses().size() + " addresses, seed " + SotuCorpus.DEFAULT_SEED;
     }
 
     private static <T> List<T> list(CommandLine cmd, String option, List<T> defaults, Function<String, T> parse) {

@@ -54,7 +54,7 @@ final class PtqCommand implements Command {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("model").hasArg().argName("FILE").required()
                 .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph, ModelSerializer format), or 'minilm' for "
-                        + "all-MiniLM-L6-v2 (calibrated on State of the Union passages)").build());
+                        + "all-MiniLM-L6-v2 (calibrated on State of the Union text)").build());
         o.addOption(Option.builder("o").longOpt("out").hasArg().argName("FILE").required()
                 .desc("quant4j model file to write (written only if every layer succeeds)").build());
         o.addOption(Option.builder().longOpt("method").hasArg().argName("rtn|gptq|hqq|awq|claq")
@@ -66,7 +66,7 @@ final class PtqCommand implements Command {
                 .desc("claq: Outlier Reservation with the reference's ratios (10% of the columns keep their 1.4% largest "
                         + "and smallest weights in FP16, the others 0.4%)").build());
         o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N")
-                .desc("minilm: calibration passages are truncated to N tokens (default 128, at most 512)").build());
+                .desc("minilm: calibration sequences are truncated to N tokens (default 128, at most 512)").build());
         o.addOption(Option.builder().longOpt("bits").hasArg().argName("B").desc("integer bits 2..8 (default 4)").build());
         o.addOption(Option.builder().longOpt("group-size").hasArg().argName("G")
                 .desc("input columns per scale (default 128; -1: one scale per output channel)").build());
@@ -79,11 +79,12 @@ final class PtqCommand implements Command {
                 .desc("layers whose width G does not divide: refuse (default), the largest divisor of the width "
                         + "below G, or one scale per channel").build());
         o.addOption(Option.builder().longOpt("calib").hasArg().argName("DATA")
-                .desc("calibration data: mnist (required by gptq; rtn/hqq use it to measure output error); minilm "
-                        + "always uses sotu").build());
+                .desc("calibration data: mnist (required by gptq; rtn/hqq use it to measure output error); minilm: "
+                        + "sotu (single sentences, default) or sotu-passages (90-word passages)").build());
         o.addOption(Option.builder().longOpt("calib-samples").hasArg().argName("N")
                 .desc("calibration examples: the first N training digits (default " + DEFAULT_CALIB_SAMPLES
-                        + "); minilm: N passages of 90 words (default 128)").build());
+                        + "); minilm: N sequences (default 512 sentences or 128 "
+                        + "passages)").build());
         o.addOption(Option.builder().longOpt("held-out-samples").hasArg().argName("N")
                 .desc("examples for the output error, the last N training digits (default " + DEFAULT_HELD_OUT_SAMPLES
                         + ")").build());

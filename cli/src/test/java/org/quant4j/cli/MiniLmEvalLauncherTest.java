@@ -85,7 +85,7 @@ class MiniLmEvalLauncherTest {
     void aTinyTableQuantizesWritesReloadsAndReports() throws Exception {
         Path out = dir.resolve("table");
         Launcher.Result r = Launcher.run(dir, "3g", "eval", "--model", "minilm", "--table", "--methods", "rtn",
-                "--bits", "8,4", "--sentences", "32", "--calib-passages", "2", "--out", out.toString());
+                "--bits", "8,4", "--sentences", "32", "--calib", "sotu-passages", "--calib-samples", "2", "--out", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.err()).contains("[1/2] rtn int8-sym-channel: 36/36 targets", "[2/2] rtn int4-asym-g128: 36/36 targets");
         Matcher m = ROW.matcher(r.out());
@@ -105,7 +105,7 @@ class MiniLmEvalLauncherTest {
         JsonNode json = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         assertThat(json.get("rows")).hasSize(4);
         assertThat(json.get("rows").get(3).get("quantSeconds").asDouble()).isPositive();
-        assertThat(json.get("settings").get("calibration").asText()).startsWith("2 SOTU passages");
+        assertThat(json.get("settings").get("calibration").asText()).startsWith("2 passages of >= 90 words from 1 State of the Union address, split seed 1790");
     }
 
     @Test

@@ -28,7 +28,7 @@ class MiniLmPtqLauncherTest {
                 report.toString());
         assertThat(q.code()).as(q.err()).isZero();
         assertThat(q.out()).contains("all-MiniLM-L6-v2: 6 layers, 36 quantization targets; gptq int4-sym-g128, "
-                + "8 calibration passages", "encoder.layer.5.output.dense", "wrote " + out);
+                + "8 calibration sentences", "encoder.layer.5.output.dense", "wrote " + out);
         assertThat(q.err()).as("a progress bar per target").contains("[1/36] encoder.layer.0.attention.self.query",
                 "[36/36] encoder.layer.5.output.dense");
         QuantizedModel written = ModelFileReader.read(out);
@@ -40,7 +40,8 @@ class MiniLmPtqLauncherTest {
         assertThat(written.quantizedTensors().get("encoder.layer.0.attention.self.query").groupIndex()).isNotNull();
         JsonNode json = new ObjectMapper().readTree(report.resolve("report.json").toFile());
         assertThat(json.get("layers")).hasSize(36);
-        assertThat(json.get("layers").get(0).get("calibrationRows").asLong()).isGreaterThan(8 * 60);
+        assertThat(json.get("layers").get(0).get("calibrationRows").asLong()).as("8 sentences of >= 6 words")
+                .isGreaterThan(8 * 8).isLessThan(8 * 128);
         assertThat(report.resolve("error-by-layer.png")).exists();
     }
 
@@ -51,6 +52,10 @@ class MiniLmPtqLauncherTest {
                 "--calib-samples", "2", "--out", out.toString());
         assertThat(tooLong.code()).isEqualTo(1);
         assertThat(tooLong.err()).contains("1000 tokens", "512 positions");
+        Launcher.Result books = run("ptq", "--model", "minilm", "--method", "rtn", "--calib", "books",
+                "--out", out.toString());
+        assertThat(books.code()).isEqualTo(2);
+        assertThat(books.err()).contains("--calib sotu", "--calib sotu-passages", "got 'books'");
         Launcher.Result claqBits = run("ptq", "--model", "minilm", "--method", "gptq", "--claq-bits", "2.5",
                 "--out", out.toString());
         assertThat(claqBits.code()).isEqualTo(2);

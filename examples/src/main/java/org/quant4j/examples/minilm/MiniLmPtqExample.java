@@ -18,7 +18,7 @@ import org.quant4j.ptq.bert.BertPtqResult;
  * PTQ of a real pretrained transformer, end to end, with nothing downloaded at run time: all-MiniLM-L6-v2 and
  * its ONNX Runtime int8 twin come from the Maven artifacts on the classpath, the State of the Union text from the
  * cache the build filled ({@code ~/.cache/quant4j/sotu}). GPTQ 4-bit (asymmetric, groups of 128) quantizes the 36
- * dense layers on 128 calibration passages; the model file is written, read back into a freshly loaded model
+ * dense layers on 512 calibration sentences; the model file is written, read back into a freshly loaded model
  * with {@link BertQuantizedWeights}, and its sentence embeddings of 1,000 held-out sentences are compared with
  * fp32 and with the ONNX Runtime int8 peer.
  *
@@ -39,9 +39,9 @@ public final class MiniLmPtqExample {
 
     /** Quantizes, writes {@code file}, reloads it and prints the fidelity table. */
     public static void run(Path file, int sentences, PrintStream out) throws IOException {
-        SotuCorpus.Split split = SotuCorpus.load().split(SotuCorpus.DEFAULT_SEED,
-                SotuCorpus.DEFAULT_CALIBRATION_PASSAGES, sentences);
-        out.printf(Locale.ROOT, "SOTU: %d calibration passages, %d evaluation sentences%n", split.calibration().size(),
+        SotuCorpus.Split split = SotuCorpus.load().split(SotuCorpus.DEFAULT_SEED, SotuCorpus.Unit.SENTENCE,
+                SotuCorpus.DEFAULT_CALIBRATION_SENTENCES, sentences);
+        out.printf(Locale.ROOT, "SOTU: calibration %s, %d evaluation sentences%n", split.calibrationDescription(),
                 split.evaluation().size());
         MiniLmEvaluation eval = MiniLmEvaluation.prepare(split.evaluation());
 
@@ -49,7 +49,7 @@ public final class MiniLmPtqExample {
         MiniLm model = MiniLm.load();
         long start = System.nanoTime();
         BertPtqResult result = BertPtq.builder("gptq", spec).calibration(split.calibration())
-                .calibrationDescription("SOTU, seed " + SotuCorpus.DEFAULT_SEED).seed(MiniLmPtqTable.SEED).build()
+                .calibrationDescription(split.calibrationDescription() + ", seed " + SotuCorpus.DEFAULT_SEED).seed(MiniLmPtqTable.SEED).build()
                 .quantize(model);
         double seconds = (System.nanoTime() - start) / 1e9;
         result.writeModel(file);

@@ -28,23 +28,28 @@ import org.quant4j.core.io.CorruptFileException;
  * {@code <year>_<president>_<party>.txt} per address, which the build caches in
  * {@link #defaultDirectory()} with {@code scripts/fetch-sotu.sh}; nothing is downloaded here.
  *
- * <p>{@link #split(long, int, int)} draws disjoint calibration and evaluation sets, separated at the
+ * <p>{@link #split(long, Unit, int, int)} draws disjoint calibration and evaluation sets, separated at the
  * level of whole addresses: the addresses (in file-name order) are shuffled by
  * {@code Collections.shuffle(list, new Random(seed))} (both algorithms are specified by the JDK, so every
- * JVM gives the same order); the first ones give the calibration passages, {@value #PASSAGES_PER_ADDRESS}
- * per address, each a run of consecutive sentences of at least {@value #PASSAGE_WORDS} words (about 120
- * WordPiece tokens: a nearly full 128-token sequence); the evaluation sentences are drawn from all
- * remaining addresses: sentences of {@value #MIN_SENTENCE_WORDS}–{@value #MAX_SENTENCE_WORDS} words,
- * without duplicates and without any sentence that also occurs in a calibration address (set phrases
- * recur from year to year), shuffled with the same seed. Loaded corpora are kept per directory.
+ * JVM gives the same order); the first ones give the calibration sequences, either
+ * {@value #SENTENCES_PER_ADDRESS} single sentences per address ({@link Unit#SENTENCE}, the shape of the
+ * evaluation text) or {@value #PASSAGES_PER_ADDRESS} passages per address ({@link Unit#PASSAGE}, each a
+ * run of consecutive sentences of at least {@value #PASSAGE_WORDS} words: about 120 WordPiece tokens, a
+ * nearly full 128-token sequence); the evaluation sentences are drawn from all remaining addresses:
+ * sentences of {@value #MIN_SENTENCE_WORDS}–{@value #MAX_SENTENCE_WORDS} words, without duplicates and
+ * without any sentence that also occurs in a calibration address (set phrases recur from year to year),
+ * shuffled with the same seed. With the default counts (512 sentences or 128 passages) both units draw on
+ * the same 32 addresses, so their evaluation sentences are the same. Loaded corpora are kept per directory.
  */
 public final class SotuCorpus {
     public static final int ADDRESSES = 233;
     public static final long DEFAULT_SEED = 1_790L;
     public static final int DEFAULT_CALIBRATION_PASSAGES = 128;
+    public static final int DEFAULT_CALIBRATION_SENTENCES = 512;
     public static final int DEFAULT_EVALUATION_SENTENCES = 1_000;
     public static final int PASSAGE_WORDS = 90;
     public static final int PASSAGES_PER_ADDRESS = 4;
+    public static final int SENTENCES_PER_ADDRESS = 16;
     public static final int MIN_SENTENCE_WORDS = 6;
     public static final int MAX_SENTENCE_WORDS = 50;
     /** System property, then environment variable, that override {@link #defaultDirectory()}. */
@@ -140,40 +145,81 @@ public final class SotuCorpus {
         return addresses;
     }
 
-    /** {@link #split(long, int, int)} with the defaults: seed 1790, 128 calibration passages, 1,000 sentences. */
+    /** What one calibration sequence is. */
+    public enum Unit {
+        /** One sentence of {@value #MIN_SENTENCE_WORDS}–{@value #MAX_SENTENCE_WORDS} words, as the evaluation text. */
+        SENTENCE(SENTENCES_PER_ADDRESS, DEFAULT_CALIBRATION_SENTENCES),
+        /** A run of consecutive sentences of at least {@value #PASSAGE_WORDS} words. */
+        PASSAGE(PASSAGES_PER_ADDRESS, DEFAULT_CALIBRATION_PASSAGES);
+
+        private final int perAddress;
+        private final int defaultCount;
+
+        Unit(int perAddress, int defaultCount) {
+            this.perAddress = perAddress;
+            this.defaultCount = defaultCount;
+        }
+
+        /** Sequences drawn from one calibration address at most. */
+        public int perAddress() {
+            return perAddress;
+        }
+
+        /** The default number of calibration sequences (both defaults cover the same 32 addresses). */
+        public int defaultCount() {
+            return defaultCount;
+        }
+
+        /** {@code sentence} or {@code passage}. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        private List<String> candidates(Address address) {
+            return address.sentences().stream().filter(SotuCorpus::isEvaluationLength).toList();
+        }
+    }
+
+    /** The default split: seed 1790, 512 calibration sentences, 1,000 evaluation sentences. */
     public Split split() {
-        return split(DEFAULT_SEED, DEFAULT_CALIBRATION_PASSAGES, DEFAULT_EVALUATION_SENTENCES);
+        return split(DEFAULT_SEED, Unit.SENTENCE, DEFAULT_CALIBRATION_SENTENCES, DEFAULT_EVALUATION_SENTENCES);
+    }
+
+    /** {@link #split(long, Unit, int, int)} with calibration passages. */
+    public Split split(long seed, int calibrationPassages, int evaluationSentences) {
+        return split(seed, Unit.PASSAGE, calibrationPassages, evaluationSentences);
     }
 
     /**
-     * Disjoint calibration passages and evaluation sentences, fixed by {@code seed} (see the class comment).
+     * Disjoint calibration sequences and evaluation sentences, fixed by {@code seed} (see the class comment).
      *
      * @throws IllegalArgumentException if a count is not positive or the corpus cannot supply it
      */
-    public Split split(long seed, int calibrationPassages, int evaluationSentences) {
-        if (calibrationPassages < 1 || evaluationSentences < 1) {
-            throw new IllegalArgumentException("counts must be >= 1, got " + calibrationPassages + " and "
+    public Split split(long seed, Unit unit, int calibrationCount, int evaluationSentences) {
+        if (calibrationCount < 1 || evaluationSentences < 1) {
+            throw new IllegalArgumentException("counts must be >= 1, got " + calibrationCount + " and "
                     + evaluationSentences);
         }
+        // One stream orders the addresses, picks the passages and shuffles the evaluation sentences; sentence picks
+        // have their own, so both units share the address order and (at equal address counts) the evaluation set.
         Random random = new Random(seed);
+        Random sentenceRandom = new Random(seed + 1);
         List<Address> order = new ArrayList<>(addresses);
         Collections.shuffle(order, random);
-        List<String> calibration = new ArrayList<>(calibrationPassages);
+        List<String> calibration = new ArrayList<>(calibrationCount);
         List<String> calibrationSources = new ArrayList<>();
         int next = 0;
-        while (calibration.size() < calibrationPassages && next < order.size()) {
+        while (calibration.size() < calibrationCount && next < order.size()) {
             Address a = order.get(next++);
             List<String> passages = passages(a.sentences());
-            List<Integer> picks = new ArrayList<>();
-            for (int i = 0; i < passages.size(); i++) {
-                picks.add(i);
-            }
-            Collections.shuffle(picks, random);
-            List<Integer> chosen = new ArrayList<>(picks.subList(0, Math.min(PASSAGES_PER_ADDRESS, picks.size())));
+            List<Integer> passagePicks = shuffledIndices(passages.size(), random);
+            List<String> candidates = unit == Unit.PASSAGE ? passages : unit.candidates(a);
+            List<Integer> picks = unit == Unit.PASSAGE ? passagePicks : shuffledIndices(candidates.size(), sentenceRandom);
+            List<Integer> chosen = new ArrayList<>(picks.subList(0, Math.min(unit.perAddress(), picks.size())));
             Collections.sort(chosen);
             for (int i : chosen) {
-                if (calibration.size() < calibrationPassages) {
-                    calibration.add(passages.get(i));
+                if (calibration.size() < calibrationCount) {
+                    calibration.add(candidates.get(i));
                 }
             }
             calibrationSources.add(a.fileName());
@@ -185,20 +231,34 @@ public final class SotuCorpus {
         Set<String> pool = new LinkedHashSet<>();
         for (Address a : order.subList(next, order.size())) {
             for (String s : a.sentences()) {
-                int words = words(s);
-                if (words >= MIN_SENTENCE_WORDS && words <= MAX_SENTENCE_WORDS && !calibrationSentences.contains(s)) {
+                if (isEvaluationLength(s) && !calibrationSentences.contains(s)) {
                     pool.add(s);
                 }
             }
         }
         List<String> candidates = new ArrayList<>(pool);
         Collections.shuffle(candidates, random);
-        if (calibration.size() < calibrationPassages || candidates.size() < evaluationSentences) {
-            throw new IllegalArgumentException("the corpus gives " + calibration.size() + " passages and "
-                    + candidates.size() + " sentences, fewer than the " + calibrationPassages + " and "
-                    + evaluationSentences + " asked");
+        if (calibration.size() < calibrationCount || candidates.size() < evaluationSentences) {
+            throw new IllegalArgumentException("the corpus gives " + calibration.size() + " calibration "
+                    + unit.label() + "s and " + candidates.size() + " evaluation sentences, fewer than the "
+                    + calibrationCount + " and " + evaluationSentences + " asked");
         }
-        return new Split(calibration, List.copyOf(candidates.subList(0, evaluationSentences)), calibrationSources);
+        return new Split(unit, calibration, List.copyOf(candidates.subList(0, evaluationSentences)),
+                calibrationSources);
+    }
+
+    private static List<Integer> shuffledIndices(int n, Random random) {
+        List<Integer> indices = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            indices.add(i);
+        }
+        Collections.shuffle(indices, random);
+        return indices;
+    }
+
+    private static boolean isEvaluationLength(String sentence) {
+        int words = words(sentence);
+        return words >= MIN_SENTENCE_WORDS && words <= MAX_SENTENCE_WORDS;
     }
 
     /** Runs of consecutive sentences of at least {@value #PASSAGE_WORDS} words (a short tail is dropped). */
@@ -248,16 +308,27 @@ public final class SotuCorpus {
     /**
      * Disjoint calibration and evaluation text.
      *
-     * @param calibration          passages, one calibration sequence each
+     * @param unit                 what a calibration sequence is
+     * @param calibration          the calibration sequences (sentences or passages)
      * @param evaluation           single sentences, distinct
-     * @param calibrationAddresses file names of the addresses the passages come from (no evaluation
+     * @param calibrationAddresses file names of the addresses the calibration comes from (no evaluation
      *                             sentence comes from them)
      */
-    public record Split(List<String> calibration, List<String> evaluation, List<String> calibrationAddresses) {
+    public record Split(Unit unit, List<String> calibration, List<String> evaluation,
+                        List<String> calibrationAddresses) {
         public Split {
             calibration = List.copyOf(calibration);
             evaluation = List.copyOf(evaluation);
             calibrationAddresses = List.copyOf(calibrationAddresses);
+        }
+
+        /** E.g. "512 sentences of 6-50 words from 32 State of the Union addresses". */
+        public String calibrationDescription() {
+            String what = unit == Unit.SENTENCE
+                    ? "sentences of " + MIN_SENTENCE_WORDS + "-" + MAX_SENTENCE_WORDS + " words"
+                    : "passages of >= " + PASSAGE_WORDS + " words";
+            int n = calibrationAddresses.size();
+            return calibration.size() + " " + what + " from " + n + " State of the Union address" + (n == 1 ? "" : "es");
         }
     }
 }

@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.quant4j.core.io.CorruptFileException;
 
 /** The State of the Union corpus the build caches, and its seeded calibration/evaluation split. */
@@ -30,19 +32,27 @@ class SotuCorpusTest {
         assertThat(sentences).isGreaterThan(50_000);
     }
 
-    @Test
-    void defaultSplitIsDisjointSizedAndReproducible() {
-        SotuCorpus.Split split = CORPUS.split();
-        assertThat(split.calibration()).hasSize(128).doesNotHaveDuplicates();
+    @ParameterizedTest
+    @EnumSource(SotuCorpus.Unit.class)
+    void defaultSplitsAreDisjointSizedAndReproducible(SotuCorpus.Unit unit) {
+        SotuCorpus.Split split = CORPUS.split(SotuCorpus.DEFAULT_SEED, unit, unit.defaultCount(),
+                SotuCorpus.DEFAULT_EVALUATION_SENTENCES);
+        assertThat(split.unit()).isEqualTo(unit);
+        assertThat(split.calibration()).hasSize(unit.defaultCount()).doesNotHaveDuplicates();
         assertThat(split.evaluation()).hasSize(1_000).doesNotHaveDuplicates();
-        assertThat(split.calibrationAddresses()).hasSize(128 / SotuCorpus.PASSAGES_PER_ADDRESS);
-        for (String passage : split.calibration()) {
-            assertThat(SotuCorpus.words(passage)).isGreaterThanOrEqualTo(SotuCorpus.PASSAGE_WORDS);
+        assertThat(split.calibrationAddresses()).hasSize(unit.defaultCount() / unit.perAddress());
+        for (String text : split.calibration()) {
+            if (unit == SotuCorpus.Unit.PASSAGE) {
+                assertThat(SotuCorpus.words(text)).isGreaterThanOrEqualTo(SotuCorpus.PASSAGE_WORDS);
+            } else {
+                assertThat(SotuCorpus.words(text))
+                        .isBetween(SotuCorpus.MIN_SENTENCE_WORDS, SotuCorpus.MAX_SENTENCE_WORDS);
+            }
         }
         for (String sentence : split.evaluation()) {
             assertThat(SotuCorpus.words(sentence)).isBetween(SotuCorpus.MIN_SENTENCE_WORDS, SotuCorpus.MAX_SENTENCE_WORDS);
         }
-        // No evaluation sentence appears in any calibration address, let alone in a passage.
+        // No evaluation sentence appears in any calibration address, let alone in a calibration sequence.
         Set<String> calibrationText = new HashSet<>();
         for (SotuCorpus.Address a : CORPUS.addresses()) {
             if (split.calibrationAddresses().contains(a.fileName())) {
@@ -50,11 +60,27 @@ class SotuCorpusTest {
             }
         }
         assertThat(split.evaluation()).noneMatch(calibrationText::contains);
-        for (String passage : split.calibration()) {
-            assertThat(split.evaluation()).noneMatch(passage::contains);
+        for (String text : split.calibration()) {
+            assertThat(split.evaluation()).noneMatch(text::contains);
         }
-        assertThat(CORPUS.split()).isEqualTo(split);
-        assertThat(CORPUS.split(7, 128, 1_000)).isNotEqualTo(split);
+        assertThat(CORPUS.split(SotuCorpus.DEFAULT_SEED, unit, unit.defaultCount(), 1_000)).isEqualTo(split);
+        assertThat(CORPUS.split(7, unit, unit.defaultCount(), 1_000)).isNotEqualTo(split);
+    }
+
+    @Test
+    void defaultSplitCalibratesOnSentencesWithTheSameEvaluationSetAsPassages() {
+        SotuCorpus.Split sentences = CORPUS.split();
+        SotuCorpus.Split passages = CORPUS.split(SotuCorpus.DEFAULT_SEED, SotuCorpus.DEFAULT_CALIBRATION_PASSAGES,
+                SotuCorpus.DEFAULT_EVALUATION_SENTENCES);
+        assertThat(sentences.unit()).isEqualTo(SotuCorpus.Unit.SENTENCE);
+        assertThat(sentences.calibration()).hasSize(SotuCorpus.DEFAULT_CALIBRATION_SENTENCES);
+        assertThat(passages.unit()).isEqualTo(SotuCorpus.Unit.PASSAGE);
+        assertThat(sentences.calibrationAddresses()).isEqualTo(passages.calibrationAddresses());
+        assertThat(sentences.evaluation()).isEqualTo(passages.evaluation());
+        assertThat(sentences.calibrationDescription())
+                .isEqualTo("512 sentences of 6-50 words from 32 State of the Union addresses");
+        assertThat(passages.calibrationDescription())
+                .isEqualTo("128 passages of >= 90 words from 32 State of the Union addresses");
     }
 
     @Test

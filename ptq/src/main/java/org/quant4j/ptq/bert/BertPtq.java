@@ -47,7 +47,7 @@ import org.quant4j.ptq.pipeline.PtqReport;
  * Post-training quantization of all-MiniLM-L6-v2's 36 dense layers (per encoder layer: query, key, value,
  * attention output, FFN in, FFN out), layer by layer on calibration text, quantizing
  * {@link MiniLm#encoder()} in place; {@link BertPtqResult} holds the model file's content and a
- * {@link PtqReport}. The calibration passages are tokenized once (truncated to {@link Builder#maxTokens})
+ * {@link PtqReport}. The calibration sequences (sentences or passages) are tokenized once (truncated to {@link Builder#maxTokens})
  * and their hidden states are kept between layers, so the encoder is never rerun from the start.
  *
  * <p><b>rtn, gptq, hqq, claq</b> are "true sequential" as the GPTQ reference's {@code --true-sequential}
@@ -79,7 +79,7 @@ public final class BertPtq {
     public static final List<String> METHODS = List.of("rtn", "gptq", "hqq", "awq", "claq");
     public static final int DEFAULT_MAX_TOKENS = 128;
     public static final int DEFAULT_AWQ_LOSS_SEQUENCES = 16;
-    /** Calibration passages per forward. */
+    /** Calibration sequences per forward. */
     static final int BATCH = 16;
 
     private final String method;
@@ -168,7 +168,7 @@ public final class BertPtq {
         if (correction != null) {
             correction.apply(encoder, CalibrationSet.of(model, calibration, maxTokens, BATCH), run.outputDivisors);
         }
-        String description = calib == null ? "none" : calibration.size() + " passages" + (calibrationDescription.isEmpty()
+        String description = calib == null ? "none" : calibration.size() + " sequences" + (calibrationDescription.isEmpty()
                 ? "" : " (" + calibrationDescription + ")") + ", " + calib.tokens() + " tokens, truncated to " + maxTokens;
         QuantizedModel quantized = run.model(targets, description);
         String specName = spec == null ? claq.params().toString() : spec.shortName();
@@ -196,10 +196,10 @@ public final class BertPtq {
     /** Fits the spec to every target and checks every weight before any work is done. */
     private Map<String, QuantSpec> plan(BertEncoder encoder, List<LinearTarget> targets) {
         if (calibration == null && (claq != null || solver.needsCalibration())) {
-            throw new QuantizationException(method + " needs calibration passages, but none were given");
+            throw new QuantizationException(method + " needs calibration text, but none were given");
         }
         if (calibration == null && biasCorrection) {
-            throw new QuantizationException("bias correction needs calibration passages, but none were given");
+            throw new QuantizationException("bias correction needs calibration text, but none were given");
         }
         if (awq != null && (spec.format() != Format.INT || spec.granularity().kind() == Granularity.Kind.TENSOR)) {
             throw new InvalidSpecException("awq quantizes to INT grids per channel or per group, got " + spec
@@ -571,10 +571,10 @@ public final class BertPtq {
             this.spec = spec;
         }
 
-        /** Calibration passages (needed by gptq, awq, claq; rtn and hqq use them to measure output error). */
+        /** Calibration text, one sequence per string (needed by gptq, awq, claq; rtn and hqq use it to measure output error). */
         public Builder calibration(List<String> passages) {
             if (passages.isEmpty()) {
-                throw new QuantizationException("the calibration set is empty: give at least one passage");
+                throw new QuantizationException("the calibration set is empty: give at least one sequence");
             }
             this.calibration = List.copyOf(passages);
             return this;

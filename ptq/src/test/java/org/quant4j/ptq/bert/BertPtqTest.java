@@ -257,7 +257,7 @@ class BertPtqTest {
         assertThatThrownBy(() -> BertPtq.builder("gptq", INT4_G128_ASYM).calibration(calibration).maxTokens(1000)
                 .build().quantize(model)).isInstanceOf(ModelInputException.class).hasMessageContaining("512 positions");
         assertThatThrownBy(() -> BertPtq.builder("gptq", INT4_G128_ASYM).build().quantize(model))
-                .isInstanceOf(QuantizationException.class).hasMessageContaining("needs calibration passages");
+                .isInstanceOf(QuantizationException.class).hasMessageContaining("needs calibration text");
         assertThatThrownBy(() -> BertPtq.builder("smoothquant", INT4_G128_ASYM))
                 .isInstanceOf(InvalidSpecException.class).hasMessageContaining("rtn, gptq, hqq, awq, claq");
         assertThatThrownBy(() -> BertPtq.builder("rtn", QuantSpec.builder().bits(4).groupSize(100).build()).build()
