@@ -9,6 +9,7 @@ import org.quant4j.core.QuantSpec;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.data.SotuCorpus;
 import org.quant4j.ptq.ClaqParams;
+import org.quant4j.ptq.WeightSolver;
 import org.quant4j.ptq.bert.BertPtq;
 import org.quant4j.ptq.bert.BertPtqResult;
 
@@ -37,6 +38,7 @@ final class MiniLmPtq {
             throw new UsageException("--held-out-samples applies to DL4J model zips, not minilm");
         }
         ClaqParams claq = PtqCommand.claqParams(cmd, method);
+        PtqCommand.awqGptq(cmd, method);
         SotuCorpus.Split split = SotuCalibrationOptions.split(cmd, SotuCorpus.DEFAULT_EVALUATION_SENTENCES);
         int maxTokens = cmd.hasOption("max-tokens") ? SpecOptions.parseInt(cmd, "max-tokens") : BertPtq.DEFAULT_MAX_TOKENS;
         long seed = cmd.hasOption("seed") ? SpecOptions.parseInt(cmd, "seed") : 0;
@@ -48,14 +50,17 @@ final class MiniLmPtq {
             builder.claq(claq);
         }
         builder.biasCorrection(cmd.hasOption("bias-correction")); // the option is defined by PtqCommand
-        if (cmd.hasOption("act-order") || cmd.hasOption("range")) { // refused for methods they do not apply to
-            builder.solver(PtqCommand.solver(cmd, method));
+        String label = method;
+        if (cmd.hasOption("act-order") || cmd.hasOption("range") || cmd.hasOption("awq-gptq")) { // refused for methods
+            WeightSolver solver = PtqCommand.solver(cmd, method);                                   // they do not apply to
+            builder.solver(solver);
+            label = solver.name();
         }
         List<String> calibration = split.calibration();
         builder.calibration(calibration).calibrationDescription(SotuCalibrationOptions.describe(split));
         MiniLm model = MiniLm.load();
         out.printf("%s: %d layers, %d quantization targets; %s %s, %d calibration %ss (<= %d tokens)%n",
-                BertPtq.MODEL_NAME, model.encoder().layerCount(), model.encoder().targets().size(), method,
+                BertPtq.MODEL_NAME, model.encoder().layerCount(), model.encoder().targets().size(), label,
                 spec == null ? claq : spec.shortName(), calibration.size(), split.unit().label(), maxTokens);
         LayerProgress progress = new LayerProgress(out, System.err);
         BertPtqResult result;

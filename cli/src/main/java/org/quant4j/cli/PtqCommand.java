@@ -71,9 +71,13 @@ final class PtqCommand implements Command {
         o.addOption(Option.builder().longOpt("group-size").hasArg().argName("G")
                 .desc("input columns per scale (default 128; -1: one scale per output channel)").build());
         o.addOption(Option.builder().longOpt("asym").desc("asymmetric grid with zero points (rtn, gptq)").build());
-        o.addOption(Option.builder().longOpt("act-order").desc("gptq: columns by decreasing Hessian diagonal").build());
+        o.addOption(Option.builder().longOpt("awq-gptq")
+                .desc("awq: after AWQ's input scales, quantize the scaled weight with GPTQ on the scaled inputs' Hessian "
+                        + "instead of the clip search and round-to-nearest (takes --act-order and --range)").build());
+        o.addOption(Option.builder().longOpt("act-order")
+                .desc("gptq, awq --awq-gptq: columns by decreasing Hessian diagonal").build());
         o.addOption(Option.builder().longOpt("range").hasArg().argName("minmax|mse")
-                .desc("rtn, gptq: each group's range from its min/max (default) or GPTQ's error search "
+                .desc("rtn, gptq, awq --awq-gptq: each group's range from its min/max (default) or GPTQ's error search "
                         + "(find_params mse=True: 80 shrinks, norm 2.4)").build());
         o.addOption(Option.builder().longOpt("group-fallback").hasArg().argName("refuse|largest-divisor|channel")
                 .desc("layers whose width G does not divide: refuse (default), the largest divisor of the width "
@@ -111,6 +115,7 @@ final class PtqCommand implements Command {
         String method = cmd.getOptionValue("method", "gptq").toLowerCase(Locale.ROOT);
         ClaqParams claq = claqParams(cmd, method);
         WeightSolver solver = claq == null ? solver(cmd, method) : null;
+        awqGptq(cmd, method);
         QuantSpec spec = claq == null ? spec(cmd, method, method.equals("awq")) : null; // AutoAWQ: zero_point=True
         String fallbackName = cmd.getOptionValue("group-fallback", "refuse");
         GroupFallback fallback = fallback(fallbackName);
@@ -140,7 +145,8 @@ final class PtqCommand implements Command {
 
         Dl4jModelFile input = Dl4jModelFile.read(modelFile);
         out.printf("%s: %s, %d quantizable weights; %s %s, group fallback %s%s%n", modelFile, input.kind(),
-                input.view().targets().size(), method, claq == null ? spec.shortName() : claq, fallbackName,
+                input.view().targets().size(), claq == null ? solver.name() : method, claq == null ? spec.shortName() : claq,
+                fallbackName,
                 cmd.hasOption("bias-correction") ? ", bias correction" : "");
         LayerProgress progress = new LayerProgress(out, System.err);
         PtqResult<?> result;
@@ -171,27 +177,44 @@ final class PtqCommand implements Command {
         return Main.OK;
     }
 
-    /** The solver of {@code method} with the {@code --act-order} and {@code --range} options. */
+    /**
+     * The solver of {@code method} with the {@code --act-order}, {@code --range} and {@code --awq-gptq} options
+     * (the first two for gptq, and for awq only with {@code --awq-gptq}, whose GPTQ step they configure).
+     */
     static WeightSolver solver(CommandLine cmd, String method) {
+        boolean awqGptq = awqGptq(cmd, method);
+        boolean gptqOptions = method.equals("gptq") || awqGptq;
         boolean actOrder = cmd.hasOption("act-order");
-        if (actOrder && !method.equals("gptq")) {
-            throw new UsageException("--act-order applies to gptq only");
+        if (actOrder && !gptqOptions) {
+            throw new UsageException("--act-order applies to gptq, and to awq with --awq-gptq, only");
         }
         String rangeName = cmd.getOptionValue("range", "minmax").toLowerCase(Locale.ROOT);
         if (!rangeName.equals("minmax") && !rangeName.equals("mse")) {
             throw new UsageException("--range expects minmax or mse, got '" + rangeName + "'");
         }
         boolean mse = rangeName.equals("mse");
-        if (cmd.hasOption("range") && !method.equals("rtn") && !method.equals("gptq")) {
-            throw new UsageException("--range applies to rtn and gptq only");
+        if (cmd.hasOption("range") && !method.equals("rtn") && !gptqOptions) {
+            throw new UsageException("--range applies to rtn, gptq, and awq with --awq-gptq, only");
         }
+        Gptq gptq = gptqOptions ? Gptq.builder().actOrder(actOrder).range(mse ? RangeSearch.mse() : RangeSearch.minMax())
+                .build() : null;
         return switch (method) {
             case "rtn" -> mse ? Rtn.mse() : new Rtn();
-            case "gptq" -> Gptq.builder().actOrder(actOrder).range(mse ? RangeSearch.mse() : RangeSearch.minMax()).build();
+            case "gptq" -> gptq;
             case "hqq" -> new Hqq();
-            case "awq" -> new Awq();
+            case "awq" -> awqGptq ? Awq.builder().gptq(gptq).build() : new Awq();
             default -> throw new UsageException("unknown --method '" + method + "'; methods: rtn, gptq, hqq, awq, claq");
         };
+    }
+
+    /** Whether {@code --awq-gptq} is given; refused for methods other than awq. */
+    static boolean awqGptq(CommandLine cmd, String method) {
+        boolean wanted = cmd.hasOption("awq-gptq");
+        if (wanted && !method.equals("awq")) {
+            throw new UsageException("--awq-gptq applies to --method awq only (it quantizes AWQ's scaled weights with"
+                    + " GPTQ), got --method " + method);
+        }
+        return wanted;
     }
 
     /**

@@ -67,7 +67,11 @@ class MiniLmPtqLauncherTest {
         Launcher.Result actOrder = run("ptq", "--model", "minilm", "--method", "awq", "--act-order",
                 "--out", out.toString());
         assertThat(actOrder.code()).isEqualTo(2);
-        assertThat(actOrder.err()).contains("--act-order applies to gptq only");
+        assertThat(actOrder.err()).contains("--act-order applies to gptq, and to awq with --awq-gptq, only");
+        Launcher.Result awqGptq = run("ptq", "--model", "minilm", "--method", "claq", "--awq-gptq",
+                "--out", out.toString());
+        assertThat(awqGptq.code()).isEqualTo(2);
+        assertThat(awqGptq.err()).contains("--awq-gptq applies to --method awq only");
         Launcher.Result range = run("ptq", "--model", "minilm", "--method", "gptq", "--range", "p99",
                 "--out", out.toString());
         assertThat(range.code()).isEqualTo(2);

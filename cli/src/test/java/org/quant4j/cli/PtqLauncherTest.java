@@ -105,6 +105,22 @@ class PtqLauncherTest {
 
     }
 
+    /** {@code --awq-gptq}: AWQ's scales, GPTQ (here with act-order) quantizing; the file is evaluated. */
+    @Test
+    void awqWithGptqQuantizesTheModelAndEvalReadsItsFile() throws Exception {
+        Path file = dir.resolve("mlp-awq-gptq4.q4j");
+        Launcher.Result q = run("ptq", "--model", model.toString(), "--method", "awq", "--awq-gptq", "--act-order",
+                "--group-fallback", "largest-divisor", "--calib", "mnist", "--calib-samples", "128", "--out",
+                file.toString());
+        assertThat(q.code()).as(q.err()).isZero();
+        assertThat(q.out()).contains("awq+gptq int4-asym-g128", "1/s folded into layer0/W, gptq", "wrote " + file);
+        QuantizedModel written = ModelFileReader.read(file);
+        assertThat(written.metadata()).containsEntry("method", "awq+gptq");
+        assertThat(written.metadata().get("solver")).contains("actOrder=true");
+        assertThat(written.quantizedTensors().get("layer1/W").hasGroupIndex()).isTrue();
+        System.out.printf("CLI: awq+gptq (act-order) int4 asym g128 %.2f%%%n", quantizedAccuracy(file));
+    }
+
     /** {@code --bias-correction}: the corrected biases are in the file, and eval reloads them. */
     @Test
     void biasCorrectionIsWrittenToTheFileAndEvalReadsIt() throws Exception {
@@ -155,6 +171,14 @@ class PtqLauncherTest {
                 "--out", out.toString());
         assertThat(bias.code()).isEqualTo(2);
         assertThat(bias.err()).contains("--bias-correction needs calibration data: add --calib mnist");
+        Launcher.Result awqGptq = run("ptq", "--model", model.toString(), "--method", "gptq", "--awq-gptq", "--calib",
+                "mnist", "--out", out.toString());
+        assertThat(awqGptq.code()).isEqualTo(2);
+        assertThat(awqGptq.err()).contains("--awq-gptq applies to --method awq only");
+        Launcher.Result awqRange = run("ptq", "--model", model.toString(), "--method", "awq", "--range", "mse", "--calib",
+                "mnist", "--out", out.toString());
+        assertThat(awqRange.code()).isEqualTo(2);
+        assertThat(awqRange.err()).contains("--range applies to rtn, gptq, and awq with --awq-gptq, only");
         Launcher.Result data = run("eval", "--model", model.toString(), "--data", "cifar");
         assertThat(data.code()).isEqualTo(2);
         assertThat(data.err()).contains("unknown data set 'cifar'");
