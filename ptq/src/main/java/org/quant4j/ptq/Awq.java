@@ -30,9 +30,8 @@ import org.quant4j.core.QuantizedTensor;
  * Specs: INT per channel or per group; AutoAWQ's default is 4-bit asymmetric groups of 128,
  * {@code QuantSpec.builder().bits(4).asymmetric().groupSize(128).build()}.
  *
- * <p><b>AWQ + GPTQ</b> ({@link Builder#gptq}): the AWQ paper states that AWQ is orthogonal to GPTQ and
- * reports the combination (AWQ paper, the AWQ+GPTQ combination, on OPT models at INT2 with groups of 64):
- * AWQ's scales, then GPTQ as the quantizing step. Steps 2 and 3 are replaced by {@link Gptq} on
+ * <p><b>AWQ + GPTQ</b> ({@link Builder#gptq}): Lin et al. state that AWQ is orthogonal to GPTQ and report the
+ * two combined (AWQ paper, the AWQ+GPTQ combination): AWQ's scales, then GPTQ as the quantizing step. Steps 2 and 3 are replaced by {@link Gptq} on
  * {@code W·diag(s)} with the Hessian of the scaled inputs {@code x·diag(1/s)},
  * {@code H_s = diag(1/s)·H·diag(1/s)} ({@code H} the statistics' {@code 2/n·XᵀX} of the unscaled inputs);
  * there is no clip search, GPTQ fits its ranges itself (min-max, or {@link RangeSearch#mse()} if its

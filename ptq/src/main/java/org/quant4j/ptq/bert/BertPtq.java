@@ -64,8 +64,9 @@ import org.quant4j.ptq.pipeline.PtqReport;
  * {@code attention.output.dense(selfAttention(x))} (AutoAWQ's {@code module2inspect=self_attn}), the others
  * on their own output error (computed from the inputs' Gram matrix, {@link AwqLoss#gramError}); then applied
  * ({@link BertAwqScales}); then the clip search (skipped for Q and K) and round-to-nearest
- * ({@link Awq#quantizeScaled}; with an {@link Awq} given to {@link Builder#solver} whose {@link Awq#gptq()} is set,
- * GPTQ on the scaled inputs' Hessian instead, for every target including Q and K). One departure from the reference, for time: the Q/K/V loss runs on up to
+ * ({@link Awq#quantizeScaled}; with an {@link Awq} given to {@link Builder#solver} whose {@link Awq#gptq()} is
+ * set, GPTQ on the scaled inputs' Hessian instead, for every target including Q and K). One departure from the
+ * reference, for time: the Q/K/V loss runs on up to
  * {@link Builder#awqLossSequences} calibration passages (evenly spread over the length-sorted batches,
  * default {@value #DEFAULT_AWQ_LOSS_SEQUENCES}); the statistic {@code s_x} and the Gram losses use all tokens.
  *
@@ -339,7 +340,8 @@ public final class BertPtq {
                 INDArray dq = q.dequantize();
                 encoder.setWeight(t.name(), sc.inputScaleStored() ? BertAwqScales.unscale(dq, sc.inputScale()) : dq);
                 double solveSeconds = (System.nanoTime() - q0) / 1e9 + (t == layerTargets.get(0) ? searchSeconds : 0);
-                String note = (notes.containsKey(t) ? notes.get(t) + "; " : "") + (awq.gptq() != null ? "gptq" : clip ? "clip" : "no clip")
+                String step = awq.gptq() != null ? "gptq" : clip ? "clip" : "no clip";
+                String note = (notes.containsKey(t) ? notes.get(t) + "; " : "") + step
                         + (sc.inputScaleStored() ? ", input_scale stored" : ", 1/s folded into the value rows");
                 run.finishQuantized(t, q, sc.inputScaleStored() ? sc.inputScale() : null, sc.stored(), dq,
                         BertAwqScales.unscale(rows, sc.inputScale()), s.rowCount(), note,
