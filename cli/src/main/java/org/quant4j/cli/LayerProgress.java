@@ -11,8 +11,8 @@ import org.quant4j.ptq.pipeline.LayerReport;
 import org.quant4j.ptq.pipeline.PtqListener;
 
 /**
- * A progress bar per layer on stderr (calibration batches, held-out batches, the solve), and one result line per
- * finished layer on stdout.
+ * A progress bar per layer on stderr (calibration batches, held-out batches, the solve) and per whole-model pass (bias
+ * correction), and one result line per finished layer on stdout.
  */
 final class LayerProgress implements PtqListener {
     private final PrintStream out;
@@ -26,9 +26,7 @@ final class LayerProgress implements PtqListener {
 
     @Override
     public void layerStarted(int index, int count, WeightTarget target, long steps) {
-        bar = new ProgressBarBuilder().setTaskName(String.format(Locale.ROOT, "[%d/%d] %s", index + 1, count, target.name()))
-                .setInitialMax(steps).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250)
-                .setConsumer(new ConsoleProgressBarConsumer(err)).build();
+        bar = newBar(String.format(Locale.ROOT, "[%d/%d] %s", index + 1, count, target.name()), steps);
     }
 
     @Override
@@ -37,7 +35,28 @@ final class LayerProgress implements PtqListener {
         bar.step();
     }
 
-    /** Closes a bar left open by a layer that failed. */
+    @Override
+    public void passStarted(String pass, long steps) {
+        bar = newBar(pass, steps);
+    }
+
+    private ProgressBar newBar(String task, long steps) {
+        return new ProgressBarBuilder().setTaskName(task).setInitialMax(steps).setStyle(ProgressBarStyle.ASCII)
+                .setUpdateIntervalMillis(250).setConsumer(new ConsoleProgressBarConsumer(err)).build();
+    }
+
+    @Override
+    public void passStep(String pass, String what) {
+        bar.setExtraMessage(what);
+        bar.step();
+    }
+
+    @Override
+    public void passFinished(String pass) {
+        close();
+    }
+
+    /** Closes a bar left open by a layer or a pass that failed. */
     void close() {
         if (bar != null) {
             bar.close();

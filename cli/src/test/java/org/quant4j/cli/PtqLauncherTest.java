@@ -131,6 +131,7 @@ class PtqLauncherTest {
         assertThat(q.code()).as(q.err()).isZero();
         assertThat(q.out()).contains("rtn int3-sym-g128, group fallback largest-divisor, bias correction",
                 "bias corrected (rms shift", "wrote " + out);
+        assertThat(q.err()).as("a progress bar per pass").contains("bias correction: float means", "bias correction 100%");
         QuantizedModel written = ModelFileReader.read(out);
         assertThat(written.metadata()).containsEntry("biasCorrection", "true");
         assertThat(written.floatTensors()).containsOnlyKeys("layer0/b", "layer1/b", "layer2/b");

@@ -8,6 +8,7 @@ import org.quant4j.model.bert.BertEncoder;
 import org.quant4j.model.bert.LinearRole;
 import org.quant4j.model.bert.LinearTarget;
 import org.quant4j.ptq.BiasCorrection;
+import org.quant4j.ptq.pipeline.PtqListener;
 
 /**
  * Empirical bias correction ({@link BiasCorrection}) of a BERT encoder's dense layers, run after the solver. Before
@@ -17,21 +18,29 @@ import org.quant4j.ptq.BiasCorrection;
  * with every earlier target already corrected, and sets each target's bias to {@code E[y] − Ŵ·E[x̂]}.
  */
 final class BertBiasCorrection {
+    private static final List<LinearRole> GROUP_ENDS = List.of(LinearRole.VALUE, LinearRole.ATTENTION_OUTPUT,
+            LinearRole.FFN_IN, LinearRole.FFN_OUT);
     private final Map<String, double[]> floatMeanOutputs;
 
     private BertBiasCorrection(Map<String, double[]> floatMeanOutputs) {
         this.floatMeanOutputs = floatMeanOutputs;
     }
 
-    /** The float encoder's mean output of every target on {@code calib} (whose states it moves to the end). */
-    static BertBiasCorrection capture(BertEncoder encoder, CalibrationSet calib) {
+    /**
+     * The float encoder's mean output of every target on {@code calib} (whose states it moves to the end); one
+     * {@link PtqListener#passStep} per encoder layer.
+     */
+    static BertBiasCorrection capture(BertEncoder encoder, CalibrationSet calib, PtqListener listener) {
         Map<LinearTarget, BiasCorrection.MeanInput> means = new LinkedHashMap<>();
         for (LinearTarget t : encoder.targets()) {
             means.put(t, new BiasCorrection.MeanInput(t.inFeatures()));
         }
+        listener.passStarted(PtqListener.BIAS_CORRECTION_CAPTURE, encoder.layerCount());
         for (int layer = 0; layer < encoder.layerCount(); layer++) {
             calib.advance(encoder, layer, hook(means));
+            listener.passStep(PtqListener.BIAS_CORRECTION_CAPTURE, "encoder.layer." + layer);
         }
+        listener.passFinished(PtqListener.BIAS_CORRECTION_CAPTURE);
         Map<String, double[]> outputs = new LinkedHashMap<>();
         means.forEach((t, m) -> outputs.put(t.name(), BiasCorrection.meanOutput(t.name(),
                 encoder.weight(t.name()).data().asFloat(), encoder.parameter(t.biasName()).data().asFloat(), m.mean())));
@@ -44,15 +53,17 @@ final class BertBiasCorrection {
      * @param outputDivisors per target whose outputs the quantized encoder computes divided channel by channel
      *                       (AWQ folds the attention output's {@code 1/s} into V's rows): its float mean output is
      *                       divided likewise
+     * @param listener       gets one {@link PtqListener#passStep} per group corrected
      * @return the mean absolute bias change per target, in model order
      */
-    Map<String, Double> apply(BertEncoder encoder, CalibrationSet calib, Map<String, float[]> outputDivisors) {
+    Map<String, Double> apply(BertEncoder encoder, CalibrationSet calib, Map<String, float[]> outputDivisors,
+                              PtqListener listener) {
         Map<String, Double> changes = new LinkedHashMap<>();
+        listener.passStarted(PtqListener.BIAS_CORRECTION, (long) encoder.layerCount() * GROUP_ENDS.size());
         for (int layer = 0; layer < encoder.layerCount(); layer++) {
             final int l = layer;
             List<LinearTarget> layerTargets = encoder.targets().stream().filter(t -> t.layer() == l).toList();
-            for (LinearRole last : List.of(LinearRole.VALUE, LinearRole.ATTENTION_OUTPUT, LinearRole.FFN_IN,
-                    LinearRole.FFN_OUT)) {
+            for (LinearRole last : GROUP_ENDS) {
                 List<LinearTarget> group = layerTargets.stream().filter(t -> groupEnd(t.role()) == last).toList();
                 Map<LinearTarget, BiasCorrection.MeanInput> means = new LinkedHashMap<>();
                 group.forEach(t -> means.put(t, new BiasCorrection.MeanInput(t.inFeatures())));
@@ -73,9 +84,12 @@ final class BertBiasCorrection {
                     changes.put(t.name(), change / bias.length);
                     encoder.setParameter(t.biasName(), org.nd4j.linalg.factory.Nd4j.create(bias));
                 }
+                listener.passStep(PtqListener.BIAS_CORRECTION, group.size() == 1 ? group.get(0).name()
+                        : "encoder.layer." + layer + ".attention.self.qkv");
             }
             calib.advance(encoder, layer, (ActivationHook) null);
         }
+        listener.passFinished(PtqListener.BIAS_CORRECTION);
         return changes;
     }
 

@@ -153,7 +153,8 @@ public final class BertPtq {
         Map<String, QuantSpec> specs = plan(encoder, targets);
         CalibrationSet calib = calibration == null ? null : CalibrationSet.of(model, calibration, maxTokens, BATCH);
         BertBiasCorrection correction = biasCorrection
-                ? BertBiasCorrection.capture(encoder, CalibrationSet.of(model, calibration, maxTokens, BATCH)) : null;
+                ? BertBiasCorrection.capture(encoder, CalibrationSet.of(model, calibration, maxTokens, BATCH), listener)
+                : null;
         Run run = new Run(encoder, specs, targets.size());
         for (int layer = 0; layer < encoder.layerCount(); layer++) {
             final int l = layer;
@@ -167,7 +168,8 @@ public final class BertPtq {
             }
         }
         if (correction != null) {
-            correction.apply(encoder, CalibrationSet.of(model, calibration, maxTokens, BATCH), run.outputDivisors);
+            correction.apply(encoder, CalibrationSet.of(model, calibration, maxTokens, BATCH), run.outputDivisors,
+                    listener);
         }
         String description = calib == null ? "none" : calibration.size() + " sequences" + (calibrationDescription.isEmpty()
                 ? "" : " (" + calibrationDescription + ")") + ", " + calib.tokens() + " tokens, truncated to " + maxTokens;

@@ -52,12 +52,14 @@ final class BiasCorrectionPass {
      * Records the float reference of every target of {@code view} that can be corrected; call it before any target
      * is quantized.
      *
-     * @param runner a runner on the same network as {@code view}
+     * @param runner   a runner on the same network as {@code view}
+     * @param listener gets one {@link PtqListener#passStep} per target
      */
     static BiasCorrectionPass capture(Dl4jNetwork view, CalibrationRunner runner, CalibrationData calibration,
-                                      List<WeightTarget> targets) {
+                                      List<WeightTarget> targets, PtqListener listener) {
         Map<WeightTarget, Reference> references = new LinkedHashMap<>();
         Map<String, String> skipped = new LinkedHashMap<>();
+        listener.passStarted(PtqListener.BIAS_CORRECTION_CAPTURE, targets.size());
         for (WeightTarget t : targets) {
             if (!runner.supports(t)) {
                 skipped.put(t.name(), "not bias-corrected: bias correction covers Dense, Output and Convolution W ("
@@ -67,18 +69,21 @@ final class BiasCorrectionPass {
             } else {
                 references.put(t, new Reference(view.weight(t).data().asFloat(), calibration.meanRows(runner, t)));
             }
+            listener.passStep(PtqListener.BIAS_CORRECTION_CAPTURE, t.name());
         }
+        listener.passFinished(PtqListener.BIAS_CORRECTION_CAPTURE);
         return new BiasCorrectionPass(view, runner, calibration, references, skipped);
     }
 
     /**
-     * Corrects every captured target's bias in network order, in place.
+     * Corrects every captured target's bias in network order, in place; one {@link PtqListener#passStep} per target.
      *
      * @return per target name, what was done (for the report's notes)
      * @throws InvalidTensorException naming the layer when a shift is NaN or infinite (non-finite activations)
      */
-    Map<String, String> apply() {
+    Map<String, String> apply(PtqListener listener) {
         Map<String, String> notes = new LinkedHashMap<>(skipped);
+        listener.passStarted(PtqListener.BIAS_CORRECTION, references.size());
         for (Map.Entry<WeightTarget, Reference> e : references.entrySet()) {
             WeightTarget t = e.getKey();
             Reference ref = e.getValue();
@@ -101,7 +106,9 @@ final class BiasCorrectionPass {
             bias.addi(Nd4j.create(shift, bias.shape(), 'c').castTo(bias.dataType()));
             notes.put(t.name(), String.format(Locale.ROOT, "bias corrected (rms shift %.3e)",
                     Math.sqrt(squares / shift.length)));
+            listener.passStep(PtqListener.BIAS_CORRECTION, t.name());
         }
+        listener.passFinished(PtqListener.BIAS_CORRECTION);
         return notes;
     }
 }

@@ -148,7 +148,7 @@ public final class PtqPipeline {
         TargetSolver run = solver.prepare(view, folds, plans, i -> calibration.collect(runner, plans.get(i).target(),
                 reservoirRows, seed + i, CalibrationRunner.BatchListener.NONE));
         BiasCorrectionPass correction = biasCorrection ? BiasCorrectionPass.capture(view, copyRunner.get(), calibration,
-                plans.stream().map(Plan::target).toList()) : null;
+                plans.stream().map(Plan::target).toList(), listener) : null;
         QuantizedModel.Builder model = QuantizedModel.builder().sourceModel(sourceModel)
                 .metadata("method", solver.name()).metadata("solver", solver.description()).metadata("spec", specJson)
                 .metadata("groupFallback", groupFallback.name())
@@ -169,7 +169,7 @@ public final class PtqPipeline {
             listener.layerFinished(i, plans.size(), outcome.report);
         }
         if (correction != null) {
-            Map<String, String> notes = correction.apply();
+            Map<String, String> notes = correction.apply(listener);
             layers.replaceAll(l -> withNote(l, notes.get(l.layer())));
         }
         view.otherParams().forEach((name, p) -> model.addFloat(name, new FloatTensor(p.shape(), p.dup('c').toFloatVector())));

@@ -18,6 +18,8 @@ import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.bert.Padding;
 import org.quant4j.model.bert.TokenBatch;
 import org.quant4j.ptq.BiasCorrection;
+import org.quant4j.ptq.pipeline.PassRecorder;
+import org.quant4j.ptq.pipeline.PtqListener;
 
 /**
  * {@link BertPtq}'s bias correction on the real all-MiniLM-L6-v2 (BertPtqTest's 8 SOTU calibration passages and 100
@@ -86,6 +88,19 @@ class BertBiasCorrectionTest {
         assertThat(fresh.encoder().parameter(bias).equalsWithEps(MiniLm.load().encoder().parameter(bias), 1e-4)).isFalse();
         assertThat(fresh.embed(BertPtqTest.evaluation).sub(corrected.model().embed(BertPtqTest.evaluation)).amaxNumber().doubleValue())
                 .isLessThanOrEqualTo(1e-6);
+    }
+
+    @Test
+    void bothPassesReportTheirProgress() {
+        PassRecorder passes = run("rtn", true).passes();
+        assertThat(passes.events()).startsWith("started " + PtqListener.BIAS_CORRECTION_CAPTURE + " 6")
+                .contains("finished " + PtqListener.BIAS_CORRECTION_CAPTURE, "started " + PtqListener.BIAS_CORRECTION + " 24")
+                .endsWith("finished " + PtqListener.BIAS_CORRECTION);
+        assertThat(passes.steps(PtqListener.BIAS_CORRECTION_CAPTURE)).hasSize(6).startsWith("encoder.layer.0");
+        assertThat(passes.steps(PtqListener.BIAS_CORRECTION)).hasSize(24).startsWith(
+                "encoder.layer.0.attention.self.qkv", "encoder.layer.0.attention.output.dense",
+                "encoder.layer.0.intermediate.dense", "encoder.layer.0.output.dense");
+        assertThat(run("rtn", false).passes().events()).as("no passes without bias correction").isEmpty();
     }
 
     @Test

@@ -34,6 +34,7 @@ import org.quant4j.ptq.Gptq;
 import org.quant4j.ptq.Hqq;
 import org.quant4j.ptq.Rtn;
 import org.quant4j.ptq.pipeline.LayerReport;
+import org.quant4j.ptq.pipeline.PassRecorder;
 
 /**
  * {@link BertPtq} on the real all-MiniLM-L6-v2 with 8 real calibration passages (SOTU) and 100 held-out
@@ -49,7 +50,8 @@ class BertPtqTest {
     static INDArray fp32;
     static final Map<String, Run> runs = new HashMap<>();
 
-    record Run(MiniLm model, BertPtqResult result, double cosine) {}
+    /** A run: the quantized model, its result, its mean cosine to fp32, and the listener's whole-model pass events. */
+    record Run(MiniLm model, BertPtqResult result, double cosine, PassRecorder passes) {}
 
     @BeforeAll
     static void data() {
@@ -68,9 +70,10 @@ class BertPtqTest {
     static synchronized Run run(String method, boolean sequential, boolean biasCorrected) {
         return runs.computeIfAbsent(method + sequential + biasCorrected, k -> {
             MiniLm model = MiniLm.load();
+            PassRecorder passes = new PassRecorder();
             BertPtqResult r = BertPtq.builder(method, INT4_G128_ASYM).calibration(calibration).sequential(sequential)
-                    .biasCorrection(biasCorrected).build().quantize(model);
-            return new Run(model, r, meanCosine(model.embed(evaluation)));
+                    .biasCorrection(biasCorrected).listener(passes).build().quantize(model);
+            return new Run(model, r, meanCosine(model.embed(evaluation)), passes);
         });
     }
 

@@ -112,8 +112,13 @@ class PtqPipelineBiasCorrectionTest {
 
     @Test
     void theWrittenFileReloadsToExactlyTheCorrectedNetwork() throws IOException {
+        PassRecorder passes = new PassRecorder();
         PtqResult<MultiLayerNetwork> result = pipeline(new Rtn(), QuantSpec.builder().bits(3).groupSize(128).build(), true)
-                .build().quantize(net);
+                .listener(passes).build().quantize(net);
+        assertThat(passes.events()).startsWith("started " + PtqListener.BIAS_CORRECTION_CAPTURE + " 3")
+                .contains("finished " + PtqListener.BIAS_CORRECTION_CAPTURE, "started " + PtqListener.BIAS_CORRECTION + " 3")
+                .endsWith("finished " + PtqListener.BIAS_CORRECTION);
+        assertThat(passes.steps(PtqListener.BIAS_CORRECTION)).containsExactly("layer0/W", "layer1/W", "layer2/W");
         PtqResult<MultiLayerNetwork> plain = pipeline(new Rtn(), QuantSpec.builder().bits(3).groupSize(128).build(), false)
                 .build().quantize(net);
         assertThat(result.model().metadata()).containsEntry("biasCorrection", "true");
