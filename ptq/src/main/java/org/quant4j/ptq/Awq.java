@@ -1,14 +1,11 @@
 package org.quant4j.ptq;
 
 import java.util.ArrayList;
-import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.Supplier;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.quant4j.calibration.LayerStats;
 import org.quant4j.core.InvalidSpecException;
@@ -137,7 +134,7 @@ public final class Awq implements InputScaledSolver {
         INDArray matrix = w.castTo(DataType.FLOAT).reshape('c', w.size(0), in);
         INDArray x = stats.sampleRows();
         GroupResult result = solveGroup(layer, List.of(new AwqLayer(layer, matrix, clip)), x, stats.meanAbs(),
-                AwqLoss.outputError(x, List.of(matrix)), gptq == null ? null : () -> hessianOf(layer, stats), spec);
+                AwqLoss.outputError(x, List.of(matrix)), gptq == null ? null : hessianOf(layer, stats), spec);
         if (w.rank() == 2) {
             return result;
         }
@@ -162,7 +159,7 @@ public final class Awq implements InputScaledSolver {
      */
     public GroupResult solveGroup(String group, List<AwqLayer> layers, INDArray x, float[] xMeanAbs, AwqLoss loss,
                                   QuantSpec spec) {
-        return solveGroup(group, layers, x, xMeanAbs, loss, gptq == null ? null : () -> gram(x), spec);
+        return solveGroup(group, layers, x, xMeanAbs, loss, gptq == null ? null : gram(x), spec);
     }
 
     /**
@@ -172,11 +169,12 @@ public final class Awq implements InputScaledSolver {
      */
     public GroupResult solveGroup(String group, List<AwqLayer> layers, LayerStats stats, AwqLoss loss, QuantSpec spec) {
         return solveGroup(group, layers, stats.sampleRows(), stats.meanAbs(), loss,
-                gptq == null ? null : () -> hessianOf(group, stats), spec);
+                gptq == null ? null : hessianOf(group, stats), spec);
     }
 
+    /** @param hessian the unscaled inputs' Hessian when there is a GPTQ step (scaled here, in place), else null */
     private GroupResult solveGroup(String group, List<AwqLayer> layers, INDArray x, float[] xMeanAbs, AwqLoss loss,
-                                   Supplier<float[]> hessian, QuantSpec spec) {
+                                   INDArray hessian, QuantSpec spec) {
         if (layers.isEmpty()) {
             throw new InvalidTensorException("AWQ group '" + group + "' has no layers");
         }
@@ -190,12 +188,12 @@ public final class Awq implements InputScaledSolver {
         }
         AwqScaleSearch.Result scales = scaleSearch.search(group, weights, xMeanAbs, spec, loss);
         float[] s = scales.scales();
-        Supplier<INDArray> scaledRows = memo(() -> clipRows(x, s));
-        Supplier<float[]> scaledHessian = gptq == null ? null : memo(() -> scaledHessian(hessian.get(), s));
+        INDArray scaledRows = gptq == null && layers.stream().anyMatch(AwqLayer::clip) ? clipRows(x, s) : null;
+        INDArray scaledHessian = gptq == null ? null : scaleHessian(hessian, s);
         List<LayerResult> results = new ArrayList<>();
         for (AwqLayer l : layers) {
             INDArray ws = AwqFolding.scaleColumns(l.weight(), s);
-            results.add(quantizeLayer(l.name(), ws, s, l.clip(), scaledRows, scaledHessian, spec));
+            results.add(quantizeLayer(l.name(), ws, s, l.clip() ? scaledRows : null, scaledHessian, spec));
         }
         return new GroupResult(scales, List.copyOf(results));
     }
@@ -229,75 +227,50 @@ public final class Awq implements InputScaledSolver {
                     + ", " + s.length + " scales");
         }
         INDArray ws = scaledWeight.castTo(DataType.FLOAT).dup('c');
-        return quantizeLayer(name, ws, s, clip, () -> clipRows(stats.sampleRows(), s),
-                gptq == null ? null : () -> scaledHessian(hessianOf(name, stats), s), spec);
+        if (gptq != null) {
+            return quantizeLayer(name, ws, s, null, scaleHessian(hessianOf(name, stats), s), spec);
+        }
+        return quantizeLayer(name, ws, s, clip ? clipRows(stats.sampleRows(), s) : null, null, spec);
     }
 
-    /** Steps 2 and 3 on {@code ws} ({@code [out, in]} float, c order): clip search + RTN, or GPTQ on {@code H_s}. */
-    private LayerResult quantizeLayer(String name, INDArray ws, float[] s, boolean clip, Supplier<INDArray> scaledRows,
-                                      Supplier<float[]> scaledHessian, QuantSpec spec) {
+    /**
+     * Steps 2 and 3 on {@code ws} ({@code [out, in]} float, c order): GPTQ on {@code scaledHessian} when there is a
+     * GPTQ step, else the clip search on {@code scaledRows} (null: no clip search) and round-to-nearest.
+     */
+    private LayerResult quantizeLayer(String name, INDArray ws, float[] s, INDArray scaledRows, INDArray scaledHessian,
+                                      QuantSpec spec) {
         if (gptq != null) {
-            int n = s.length;
-            try (INDArray h = Nd4j.create(scaledHessian.get(), new long[] {n, n}, DataType.FLOAT)) {
-                return new LayerResult(name, new InputScaledTensor(gptq.solveWithHessian(name, ws, h, spec).tensor(), s),
-                        null);
-            }
+            return new LayerResult(name, new InputScaledTensor(gptq.solveWithHessian(name, ws, scaledHessian, spec)
+                    .tensor(), s), null);
         }
-        AwqClipSearch.Result clipped = clip ? clipSearch.search(name, ws, scaledRows.get(), spec) : null;
+        AwqClipSearch.Result clipped = scaledRows != null ? clipSearch.search(name, ws, scaledRows, spec) : null;
         AwqGrid grid = AwqGrid.of(name, spec, (int) ws.size(0), (int) ws.size(1));
         QuantizedTensor tensor = grid.quantize(ws.data().asFloat(), ws.shape(), clipped == null ? null : clipped.clip());
         return new LayerResult(name, new InputScaledTensor(tensor, s), clipped);
     }
 
-    /** A copy of the statistics' Hessian (row-major), refusing statistics collected without one. */
-    private static float[] hessianOf(String name, LayerStats stats) {
+    /** A copy of the statistics' Hessian, refusing statistics collected without one. */
+    private static INDArray hessianOf(String name, LayerStats stats) {
         if (!stats.hasHessian()) {
             throw new InvalidTensorException("layer '" + name + "': AWQ with a GPTQ step needs the inputs' Hessian, but"
                     + " the statistics were collected without one");
         }
-        FloatBuffer h = stats.hessianValues();
-        float[] out = new float[Math.multiplyExact(stats.inFeatures(), stats.inFeatures())];
-        h.get(0, out);
-        return out;
+        return stats.hessian();
     }
 
     /** {@code 2/n·XᵀX} of the rows {@code x} (as {@code LayerStats} accumulates it). */
-    private static float[] gram(INDArray x) {
+    private static INDArray gram(INDArray x) {
         INDArray f = x.castTo(DataType.FLOAT);
-        return f.transpose().mmul(f).muli(2.0 / x.rows()).dup('c').data().asFloat();
+        return f.transpose().mmul(f).muli(2.0 / x.rows());
     }
 
-    /** {@code diag(1/s)·H·diag(1/s)} in place on {@code h} (row-major {@code [n, n]}), which it returns. */
-    static float[] scaledHessian(float[] h, float[] s) {
-        int n = s.length;
-        float[] out = h;
-        float[] inverse = new float[n];
-        for (int c = 0; c < n; c++) {
-            inverse[c] = 1f / s[c];
-        }
-        for (int r = 0; r < n; r++) {
-            float ir = inverse[r];
-            int base = r * n;
-            for (int c = 0; c < n; c++) {
-                out[base + c] *= ir * inverse[c];
-            }
-        }
-        return out;
-    }
-
-    /** A supplier computing {@code f} once, on first use. */
-    private static <T> Supplier<T> memo(Supplier<T> f) {
-        return new Supplier<>() {
-            private T value;
-
-            @Override
-            public T get() {
-                if (value == null) {
-                    value = f.get();
-                }
-                return value;
-            }
-        };
+    /**
+     * The Hessian of the scaled inputs {@code x·diag(1/s)}: {@code diag(1/s)·H·diag(1/s)}, in place on {@code h}
+     * ({@code [n, n]} float), which it returns.
+     */
+    static INDArray scaleHessian(INDArray h, float[] s) {
+        INDArray inverse = AwqFolding.inverse(s);
+        return h.muliRowVector(inverse.reshape(1, s.length)).muliColumnVector(inverse.reshape(s.length, 1));
     }
 
     /** Up to {@code clipRows} rows of {@code x}, evenly strided (AutoAWQ {@code input_feat[:, ::step]}), times {@code 1/s}. */
@@ -305,11 +278,7 @@ public final class Awq implements InputScaledSolver {
         long rows = x.rows();
         long step = Math.max(1, rows / clipRows);
         INDArray picked = step == 1 ? x : x.get(NDArrayIndex.interval(0, step, rows), NDArrayIndex.all());
-        float[] inverse = new float[s.length];
-        for (int c = 0; c < s.length; c++) {
-            inverse[c] = 1f / s[c];
-        }
-        return picked.castTo(DataType.FLOAT).dup('c').muliRowVector(Nd4j.create(inverse, new long[] {1, s.length}, 'c'));
+        return AwqFolding.unscaleColumns(picked, s);
     }
 
     @Override

@@ -39,6 +39,12 @@ public final class AwqFolding {
         return out.muliRowVector(Nd4j.create(s, new long[] {1, s.length}, 'c'));
     }
 
+    /** {@code W·diag(1/s)}, a new float array: column {@code c} of the {@code [rows, in]} matrix divided by {@code s[c]}. */
+    public static INDArray unscaleColumns(INDArray w, float[] s) {
+        checkVector("input scales", s, w.rank() == 2 ? w.size(1) : -1, "matrix " + Arrays.toString(w.shape()));
+        return w.castTo(DataType.FLOAT).dup('c').muliRowVector(inverse(s).reshape(1, s.length));
+    }
+
     /** {@code γ/s}, {@code β/s} of the LayerNorm that produces the scaled layers' input. */
     public static LayerNormParams foldIntoLayerNorm(INDArray gamma, INDArray beta, float[] s) {
         checkVector("LayerNorm gamma", s, gamma.length(), "gamma " + Arrays.toString(gamma.shape()));
@@ -70,7 +76,8 @@ public final class AwqFolding {
         return new LinearParams(w, b);
     }
 
-    private static INDArray inverse(float[] s) {
+    /** {@code 1/s} as a float vector {@code [n]}. */
+    static INDArray inverse(float[] s) {
         float[] inv = new float[s.length];
         for (int c = 0; c < s.length; c++) {
             inv[c] = 1f / s[c];

@@ -3,7 +3,6 @@ package org.quant4j.ptq.bert;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.core.InvalidTensorException;
 import org.quant4j.model.bert.BertEncoder;
 import org.quant4j.model.bert.LinearRole;
@@ -83,7 +82,7 @@ public final class BertAwqScales {
                             encoder.parameter(t.biasName()), so);
                     stored = folded.weight();
                     encoder.setParameter(t.biasName(), folded.bias());
-                    encoder.setWeight(t.name(), unscale(stored, s));
+                    encoder.setWeight(t.name(), AwqFolding.unscaleColumns(stored, s));
                     out.put(t.name(), new Scaled(t, stored, s, true));
                 }
                 case ATTENTION_OUTPUT -> {
@@ -91,7 +90,7 @@ public final class BertAwqScales {
                     out.put(t.name(), new Scaled(t, stored, s, false));
                 }
                 default -> {
-                    encoder.setWeight(t.name(), unscale(stored, s));
+                    encoder.setWeight(t.name(), AwqFolding.unscaleColumns(stored, s));
                     out.put(t.name(), new Scaled(t, stored, s, true));
                 }
             }
@@ -99,12 +98,4 @@ public final class BertAwqScales {
         return out;
     }
 
-    /** {@code w·diag(1/s)}, a new array. */
-    static INDArray unscale(INDArray w, float[] s) {
-        float[] inverse = new float[s.length];
-        for (int c = 0; c < s.length; c++) {
-            inverse[c] = 1f / s[c];
-        }
-        return w.dup('c').muliRowVector(Nd4j.create(inverse, new long[] {1, s.length}, 'c'));
-    }
 }

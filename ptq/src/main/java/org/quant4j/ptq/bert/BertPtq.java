@@ -29,6 +29,7 @@ import org.quant4j.model.bert.LinearTarget;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.bert.ModelInputException;
 import org.quant4j.ptq.Awq;
+import org.quant4j.ptq.AwqFolding;
 import org.quant4j.ptq.AwqLoss;
 import org.quant4j.ptq.AwqScaleSearch;
 import org.quant4j.ptq.Claq;
@@ -340,13 +341,13 @@ public final class BertPtq {
                         run.specs.get(t.name()));
                 QuantizedTensor q = result.scaled().tensor();
                 INDArray dq = q.dequantize();
-                encoder.setWeight(t.name(), sc.inputScaleStored() ? BertAwqScales.unscale(dq, sc.inputScale()) : dq);
+                encoder.setWeight(t.name(), sc.inputScaleStored() ? AwqFolding.unscaleColumns(dq, sc.inputScale()) : dq);
                 double solveSeconds = (System.nanoTime() - q0) / 1e9 + (t == layerTargets.get(0) ? searchSeconds : 0);
                 String step = awq.gptq() != null ? "gptq" : clip ? "clip" : "no clip";
                 String note = (notes.containsKey(t) ? notes.get(t) + "; " : "") + step
                         + (sc.inputScaleStored() ? ", input_scale stored" : ", 1/s folded into the value rows");
                 run.finishQuantized(t, q, sc.inputScaleStored() ? sc.inputScale() : null, sc.stored(), dq,
-                        BertAwqScales.unscale(rows, sc.inputScale()), s.rowCount(), note,
+                        AwqFolding.unscaleColumns(rows, sc.inputScale()), s.rowCount(), note,
                         t == layerTargets.get(0) ? captureSeconds : 0, solveSeconds);
             }
         }
