@@ -51,8 +51,9 @@ final class MiniLmPtq {
         }
         builder.biasCorrection(cmd.hasOption("bias-correction")); // the option is defined by PtqCommand
         String label = method;
-        if (cmd.hasOption("act-order") || cmd.hasOption("range") || cmd.hasOption("awq-gptq")) { // refused for methods
-            WeightSolver solver = PtqCommand.solver(cmd, method);                                   // they do not apply to
+        // PtqCommand.solver refuses these options for the methods they do not apply to
+        if (cmd.hasOption("act-order") || cmd.hasOption("range") || cmd.hasOption("awq-gptq")) {
+            WeightSolver solver = PtqCommand.solver(cmd, method);
             builder.solver(solver);
             label = solver.name();
         }

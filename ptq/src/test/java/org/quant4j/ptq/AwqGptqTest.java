@@ -2,6 +2,12 @@ package org.quant4j.ptq;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.quant4j.ptq.AwqTest.IN;
+import static org.quant4j.ptq.AwqTest.LAYER;
+import static org.quant4j.ptq.AwqTest.OUT;
+import static org.quant4j.ptq.AwqTest.STATS;
+import static org.quant4j.ptq.AwqTest.g128;
+import static org.quant4j.ptq.AwqTest.heldOutError;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -14,23 +20,13 @@ import org.quant4j.core.InvalidTensorException;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedTensor;
 
-/** AWQ's scales followed by GPTQ on {@code W·diag(s)}: quality against AWQ, RTN and GPTQ; the scaled Hessian. */
+/**
+ * AWQ's scales followed by GPTQ on {@code W·diag(s)}: quality against AWQ, RTN and GPTQ; the scaled Hessian (on
+ * {@link AwqTest}'s synthetic layer).
+ */
 class AwqGptqTest {
-    private static final int OUT = 512;
-    private static final int IN = 384;
-    private static final SyntheticLayer LAYER = HeavyTailedLayer.create(1, OUT, IN);
-    private static final LayerStats STATS = LAYER.stats("fc");
-
-    private static QuantSpec g128(int bits) {
-        return QuantSpec.builder().bits(bits).asymmetric().groupSize(128).build();
-    }
-
     private static Gptq tuned() {
         return Gptq.builder().actOrder(true).range(RangeSearch.mse()).build();
-    }
-
-    private static double awqError(Awq awq, QuantSpec spec) {
-        return LAYER.relativeOutputError(awq.solveScaled("fc", LAYER.weight(), STATS, spec).effectiveWeightArray());
     }
 
     private static double plainError(WeightSolver solver, QuantSpec spec) {
@@ -42,11 +38,11 @@ class AwqGptqTest {
     void gptqAsTheQuantizingStepLowersAwqsError(int bits) {
         QuantSpec spec = g128(bits);
         double rtn = plainError(new Rtn(), spec);
-        double awq = awqError(new Awq(), spec);
+        double awq = heldOutError(new Awq(), spec);
         double gptq = plainError(new Gptq(), spec);
         double gptqTuned = plainError(tuned(), spec);
-        double awqGptq = awqError(Awq.builder().gptq(new Gptq()).build(), spec);
-        double awqGptqTuned = awqError(Awq.builder().gptq(tuned()).build(), spec);
+        double awqGptq = heldOutError(Awq.builder().gptq(new Gptq()).build(), spec);
+        double awqGptqTuned = heldOutError(Awq.builder().gptq(tuned()).build(), spec);
         System.out.printf("%s on %dx%d, held-out relative output error: RTN %.5f | AWQ %.5f | GPTQ %.5f | GPTQ act-order"
                 + " mse %.5f | AWQ+GPTQ %.5f | AWQ+GPTQ act-order mse %.5f%n", spec, OUT, IN, rtn, awq, gptq, gptqTuned,
                 awqGptq, awqGptqTuned);

@@ -20,16 +20,17 @@ import org.quant4j.core.QuantizedTensor;
 
 /** AWQ on transformer-like layers: quality against RTN, the search's choices, the scaled-tensor contract. */
 class AwqTest {
-    private static final int OUT = 512;
-    private static final int IN = 384;
-    private static final SyntheticLayer LAYER = HeavyTailedLayer.create(1, OUT, IN);
-    private static final LayerStats STATS = LAYER.stats("fc");
+    static final int OUT = 512;
+    static final int IN = 384;
+    /** The synthetic layer and its statistics, shared with {@link AwqGptqTest}. */
+    static final SyntheticLayer LAYER = HeavyTailedLayer.create(1, OUT, IN);
+    static final LayerStats STATS = LAYER.stats("fc");
 
-    private static QuantSpec g128(int bits) {
+    static QuantSpec g128(int bits) {
         return QuantSpec.builder().bits(bits).asymmetric().groupSize(128).build();
     }
 
-    private static double heldOutError(Awq awq, QuantSpec spec) {
+    static double heldOutError(Awq awq, QuantSpec spec) {
         return LAYER.relativeOutputError(awq.solveScaled("fc", LAYER.weight(), STATS, spec).effectiveWeightArray());
     }
 

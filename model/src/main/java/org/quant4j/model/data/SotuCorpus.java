@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -172,11 +173,7 @@ public final class SotuCorpus {
 
         /** {@code sentence} or {@code passage}. */
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
-        }
-
-        private List<String> candidates(Address address) {
-            return address.sentences().stream().filter(SotuCorpus::isEvaluationLength).toList();
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -213,7 +210,8 @@ public final class SotuCorpus {
             Address a = order.get(next++);
             List<String> passages = passages(a.sentences());
             List<Integer> passagePicks = shuffledIndices(passages.size(), random);
-            List<String> candidates = unit == Unit.PASSAGE ? passages : unit.candidates(a);
+            List<String> candidates = unit == Unit.PASSAGE ? passages
+                    : a.sentences().stream().filter(SotuCorpus::isEvaluationLength).toList();
             List<Integer> picks = unit == Unit.PASSAGE ? passagePicks : shuffledIndices(candidates.size(), sentenceRandom);
             List<Integer> chosen = new ArrayList<>(picks.subList(0, Math.min(unit.perAddress(), picks.size())));
             Collections.sort(chosen);

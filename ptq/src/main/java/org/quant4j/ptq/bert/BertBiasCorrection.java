@@ -3,6 +3,7 @@ package org.quant4j.ptq.bert;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.model.bert.ActivationHook;
 import org.quant4j.model.bert.BertEncoder;
 import org.quant4j.model.bert.LinearRole;
@@ -82,7 +83,7 @@ final class BertBiasCorrection {
                         change += Math.abs(bias[r] - old[r]);
                     }
                     changes.put(t.name(), change / bias.length);
-                    encoder.setParameter(t.biasName(), org.nd4j.linalg.factory.Nd4j.create(bias));
+                    encoder.setParameter(t.biasName(), Nd4j.create(bias));
                 }
                 listener.passStep(PtqListener.BIAS_CORRECTION, group.size() == 1 ? group.get(0).name()
                         : "encoder.layer." + layer + ".attention.self.qkv");

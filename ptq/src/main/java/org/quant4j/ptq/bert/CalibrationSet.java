@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -129,7 +131,7 @@ final class CalibrationSet {
     }
 
     /** A hook handing the input rows of the {@code wanted} targets to {@code sink}, closing them afterwards. */
-    static ActivationHook hook(java.util.Set<LinearTarget> wanted, java.util.function.BiConsumer<LinearTarget, INDArray> sink) {
+    static ActivationHook hook(Set<LinearTarget> wanted, BiConsumer<LinearTarget, INDArray> sink) {
         return new ActivationHook() {
             @Override
             public boolean wants(LinearTarget target) {
