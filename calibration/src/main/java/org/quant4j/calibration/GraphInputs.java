@@ -42,9 +42,23 @@ final class GraphInputs implements LayerInputSource {
         }
         GraphVertex source = graph.getVertices()[inputs[0].getVertexIndex()];
         INDArray x = source.isInputVertex() ? features
-                : graph.feedForward(new INDArray[] {features}, source.getVertexIndex(), false).get(source.getVertexName());
+                : graph.feedForward(new INDArray[] {features}, topologicalPosition(source), false).get(source.getVertexName());
         InputPreProcessor preProcessor = vertex.getLayerPreProcessor();
         return preProcessor == null ? x : preProcessor.preProcess(x, (int) x.size(0), LayerWorkspaceMgr.noWorkspaces());
+    }
+
+    /**
+     * DL4J's {@code feedForward(input, layerTillIndex, train)} stops at a position in the topological order, which
+     * differs from the vertex index when the builder got the vertices out of execution order.
+     */
+    private int topologicalPosition(GraphVertex v) {
+        int[] order = graph.topologicalSortOrder();
+        for (int i = 0; i < order.length; i++) {
+            if (order[i] == v.getVertexIndex()) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("vertex '" + v.getVertexName() + "' is not in the graph's topological order");
     }
 
     private LayerVertex vertex(WeightTarget target) {

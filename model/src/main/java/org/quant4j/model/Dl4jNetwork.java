@@ -1,12 +1,16 @@
 package org.quant4j.model;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -28,11 +32,14 @@ public final class Dl4jNetwork {
     private static final Set<String> CONV = Set.of("ConvolutionLayer");
 
     private final Layer[] layers;
+    /** Indices into {@link #layers} in execution order. */
+    private final int[] order;
     private final List<WeightTarget> targets = new ArrayList<>();
 
-    private Dl4jNetwork(Layer[] layers) {
+    private Dl4jNetwork(Layer[] layers, int[] order) {
         this.layers = layers;
-        for (int i = 0; i < layers.length; i++) {
+        this.order = order;
+        for (int i : order) {
             org.deeplearning4j.nn.conf.layers.Layer conf = layers[i].conf().getLayer();
             String type = conf.getClass().getSimpleName();
             List<String> keys = SUPPORTED.get(type);
@@ -48,11 +55,27 @@ public final class Dl4jNetwork {
     }
 
     public static Dl4jNetwork of(MultiLayerNetwork net) {
-        return new Dl4jNetwork(net.getLayers());
+        Layer[] layers = net.getLayers();
+        return new Dl4jNetwork(layers, IntStream.range(0, layers.length).toArray());
     }
 
+    /**
+     * A graph's targets are listed in topological order. {@code graph.getLayers()} follows the order the vertices
+     * were added to the builder, which need not be the order they execute in; a target's
+     * {@link WeightTarget#layerIndex()} stays its index in {@code getLayers()}.
+     */
     public static Dl4jNetwork of(ComputationGraph graph) {
-        return new Dl4jNetwork(graph.getLayers());
+        Layer[] layers = graph.getLayers();
+        Map<Layer, Integer> index = new IdentityHashMap<>();
+        for (int i = 0; i < layers.length; i++) {
+            index.put(layers[i], i);
+        }
+        GraphVertex[] vertices = graph.getVertices();
+        int[] order = Arrays.stream(graph.topologicalSortOrder())
+                .filter(v -> vertices[v].hasLayer())
+                .map(v -> index.get(vertices[v].getLayer()))
+                .toArray();
+        return new Dl4jNetwork(layers, order);
     }
 
     /** The layer types whose weights are targets. */
@@ -60,7 +83,7 @@ public final class Dl4jNetwork {
         return SUPPORTED.keySet();
     }
 
-    /** The quantizable weights, in network order. */
+    /** The quantizable weights, in execution order (a graph's in topological order). */
     public List<WeightTarget> targets() {
         return List.copyOf(targets);
     }
@@ -103,7 +126,7 @@ public final class Dl4jNetwork {
     /** Parameters that are not targets (biases, norms...), by {@code "<layer>/<key>"}, as they are stored. */
     public Map<String, INDArray> otherParams() {
         Map<String, INDArray> out = new java.util.LinkedHashMap<>();
-        for (int i = 0; i < layers.length; i++) {
+        for (int i : order) {
             String layerName = layers[i].conf().getLayer().getLayerName() == null ? String.valueOf(i)
                     : layers[i].conf().getLayer().getLayerName();
             for (Map.Entry<String, INDArray> p : layers[i].paramTable().entrySet()) {

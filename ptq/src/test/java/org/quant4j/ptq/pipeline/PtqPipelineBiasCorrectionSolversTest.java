@@ -5,8 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.Locale;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.model.Dl4jNetwork;
 import org.quant4j.ptq.Awq;
@@ -125,5 +131,36 @@ class PtqPipelineBiasCorrectionSolversTest {
                 .quantize(graph);
         assertThat(awq.report().layer("digit/W").note()).contains("1/s folded into hidden/W", "bias corrected");
         assertRestored("graph awq int3", Means.of(graph), null, Means.of(awq.network()), "digit");
+    }
+
+    /**
+     * A graph whose builder got its vertices in reverse ("digit" before "hidden"): DL4J's {@code getLayers()} then
+     * lists "digit" first, but the targets, and so quantization and correction, follow the execution order, and the
+     * result is the one of the same graph built in order.
+     */
+    @Test
+    void aGraphBuiltOutOfOrderIsCorrectedInExecutionOrder() {
+        ComputationGraph graph = TrainedMnist.graph();
+        ComputationGraph reversed = new ComputationGraph(new NeuralNetConfiguration.Builder().seed(7)
+                .updater(new Adam(1e-3)).graphBuilder().addInputs("pixels")
+                .addLayer("digit", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(256).nOut(10)
+                        .activation(Activation.SOFTMAX).build(), "hidden")
+                .addLayer("hidden", new DenseLayer.Builder().nIn(784).nOut(256).activation(Activation.RELU).build(), "pixels")
+                .setOutputs("digit").build());
+        reversed.init();
+        for (String layer : new String[] {"hidden", "digit"}) {
+            reversed.getLayer(layer).setParams(graph.getLayer(layer).params().dup());
+        }
+        assertThat(reversed.getLayers()[0].conf().getLayer().getLayerName()).isEqualTo("digit");
+        assertThat(Dl4jNetwork.of(reversed).targets()).extracting(t -> t.name()).containsExactly("hidden/W", "digit/W");
+
+        QuantSpec int2 = QuantSpec.builder().bits(2).groupSize(128).build();
+        ComputationGraph inOrder = calibrated(PtqPipeline.builder(new Rtn(), int2), true).build().quantize(graph).network();
+        ComputationGraph outOfOrder = calibrated(PtqPipeline.builder(new Rtn(), int2), true).build().quantize(reversed)
+                .network();
+        assertRestored("reversed graph rtn int2", Means.of(graph), null, Means.of(outOfOrder), "hidden", "digit");
+        for (String layer : new String[] {"hidden", "digit"}) {
+            assertThat(outOfOrder.getLayer(layer).params()).as(layer).isEqualTo(inOrder.getLayer(layer).params());
+        }
     }
 }
