@@ -38,7 +38,6 @@ final class MiniLmPtq {
             throw new UsageException("--held-out-samples applies to DL4J model zips, not minilm");
         }
         ClaqParams claq = PtqCommand.claqParams(cmd, method);
-        PtqCommand.awqGptq(cmd, method);
         SotuCorpus.Split split = SotuCalibrationOptions.split(cmd, SotuCorpus.DEFAULT_EVALUATION_SENTENCES);
         int maxTokens = cmd.hasOption("max-tokens") ? SpecOptions.parseInt(cmd, "max-tokens") : BertPtq.DEFAULT_MAX_TOKENS;
         long seed = cmd.hasOption("seed") ? SpecOptions.parseInt(cmd, "seed") : 0;

@@ -115,7 +115,6 @@ final class PtqCommand implements Command {
         String method = cmd.getOptionValue("method", "gptq").toLowerCase(Locale.ROOT);
         ClaqParams claq = claqParams(cmd, method);
         WeightSolver solver = claq == null ? solver(cmd, method) : null;
-        awqGptq(cmd, method);
         QuantSpec spec = claq == null ? spec(cmd, method, method.equals("awq")) : null; // AutoAWQ: zero_point=True
         String fallbackName = cmd.getOptionValue("group-fallback", "refuse");
         GroupFallback fallback = fallback(fallbackName);
@@ -219,7 +218,9 @@ final class PtqCommand implements Command {
 
     /**
      * CLAQ's options for {@code --method claq} (adaptive precision to {@code --claq-bits}, default 2.5, and
-     * {@code --claq-outliers}), or null for the other methods; refuses the options that do not apply.
+     * {@code --claq-outliers}), or null for the other methods; refuses the options that do not apply (for claq:
+     * {@code --bits}, {@code --group-size}, {@code --asym}, and the GPTQ/AWQ solver options, which {@link #solver}
+     * checks for the other methods).
      */
     static ClaqParams claqParams(CommandLine cmd, String method) {
         if (!method.equals("claq")) {
@@ -231,6 +232,13 @@ final class PtqCommand implements Command {
         if (cmd.hasOption("bits") || cmd.hasOption("group-size") || cmd.hasOption("asym")) {
             throw new UsageException("claq takes its width from --claq-bits (default " + DEFAULT_CLAQ_BITS
                     + "), not --bits/--group-size/--asym");
+        }
+        for (String gptqOnly : new String[] {"act-order", "range", "awq-gptq"}) {
+            if (cmd.hasOption(gptqOnly)) {
+                throw new UsageException("--" + gptqOnly + " does not apply to --method claq (CLAQ quantizes with its own"
+                        + " column codebooks in GPTQ's column order; it applies to gptq" + (gptqOnly.equals("range")
+                        ? ", rtn" : "") + " and awq --awq-gptq)");
+            }
         }
         double bits = DEFAULT_CLAQ_BITS;
         if (cmd.hasOption("claq-bits")) {

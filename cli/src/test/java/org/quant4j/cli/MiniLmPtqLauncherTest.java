@@ -71,7 +71,7 @@ class MiniLmPtqLauncherTest {
         Launcher.Result awqGptq = run("ptq", "--model", "minilm", "--method", "claq", "--awq-gptq",
                 "--out", out.toString());
         assertThat(awqGptq.code()).isEqualTo(2);
-        assertThat(awqGptq.err()).contains("--awq-gptq applies to --method awq only");
+        assertThat(awqGptq.err()).contains("--awq-gptq does not apply to --method claq");
         Launcher.Result range = run("ptq", "--model", "minilm", "--method", "gptq", "--range", "p99",
                 "--out", out.toString());
         assertThat(range.code()).isEqualTo(2);

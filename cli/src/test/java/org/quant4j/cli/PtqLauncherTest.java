@@ -168,6 +168,10 @@ class PtqLauncherTest {
                 "mnist", "--out", out.toString());
         assertThat(claqBits.code()).isEqualTo(2);
         assertThat(claqBits.err()).contains("claq takes its width from --claq-bits");
+        Launcher.Result claqActOrder = run("ptq", "--model", model.toString(), "--method", "claq", "--act-order",
+                "--calib", "mnist", "--out", out.toString());
+        assertThat(claqActOrder.code()).isEqualTo(2);
+        assertThat(claqActOrder.err()).contains("--act-order does not apply to --method claq");
         Launcher.Result bias = run("ptq", "--model", model.toString(), "--method", "rtn", "--bias-correction",
                 "--out", out.toString());
         assertThat(bias.code()).isEqualTo(2);
