@@ -239,7 +239,7 @@ class QatCheckpointTest {
 
     @Test
     void checkpointListenerCheckpointOfLstmGraphResumes(@TempDir Path dir) throws Exception {
-        for (QatConfig config : new QatConfig[] {OBSERVED, LSQ}) {
+        for (QatConfig config : new QatConfig[] {LSQ, OBSERVED}) {
             MultiDataSet data = graphData();
             ComputationGraph net = new ComputationGraph(graph());
             net.init();
@@ -299,6 +299,21 @@ class QatCheckpointTest {
         String damaged = json.replaceFirst("\"quantizerState\"", "\"removedState\"");
         assertThatThrownBy(() -> MultiLayerConfiguration.fromJson(damaged))
                 .satisfies(e -> assertThat(rootMessage(e)).contains("layer 0 (DenseLayer").contains("quantizer state"));
+    }
+
+    @Test
+    void rearmOfAnEditedFoldNamesTheConvolution() {
+        MultiLayerNetwork net = prepared(convBn(), OBSERVED, imageData());
+        String json = net.getLayerWiseConfigurations().toJson();
+        assertThat(json).contains("\"bnName\" : \"bn1\"");
+        MultiLayerNetwork edited = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(
+                json.replace("\"bnName\" : \"bn1\"", "\"bnName\" : \"bn9\"")));
+        edited.init();
+        assertThatThrownBy(() -> Qat.rearm(edited)).hasMessageContaining("layer 0 (ConvolutionLayer 'conv1')")
+                .hasMessageContaining("bn9");
+        MultiLayerNetwork plain = new MultiLayerNetwork(convBn());
+        plain.init();
+        assertThatThrownBy(() -> Qat.rearm(plain)).hasMessageContaining("no QAT quantizer");
     }
 
     private static String rootMessage(Throwable e) {
