@@ -20,7 +20,8 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * paper's formulas; {@link #onGradientCalculation}, which DL4J calls after the backward pass and before
  * its updater, masks the weight gradients to LSQ's clipped STE, and applies the step gradients with an
  * updater of the same configuration as the network's (e.g. the same Adam and learning rate, cloned from
- * the first quantized layer when training starts). Layers of our own would have had to re-implement
+ * the first quantized layer), whose state each quantizer keeps ({@link StepUpdater}) so that it is saved with the
+ * network; the listener itself holds no state and {@link Qat#rearm} attaches a new one after a restore. Layers of our own would have had to re-implement
  * DL4J's dense and convolution layers to get the same two sums. DL4J's weight gradient is summed over the
  * minibatch; the step gradients are divided by the minibatch size as DL4J's updater does for its own.
  */

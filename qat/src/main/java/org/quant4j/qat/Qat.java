@@ -60,8 +60,10 @@ public final class Qat {
     private Qat() {}
 
     /**
-     * Inserts fake quantization into {@code net} (initialised) as {@code config} says and returns it.
+     * Inserts fake quantization into {@code net} (initialised) as {@code config} says and returns it. A network that
+     * already holds quantizers of the same config (e.g. restored by {@code ModelSerializer}) is only {@link #rearm}ed.
      *
+     * @throws org.quant4j.core.InvalidSpecException if the network is already prepared with another config
      * @throws UnsupportedLayerException naming the first layer that is not in {@link #SUPPORTED_LAYERS};
      *                                   the network is left unchanged
      * @throws org.quant4j.core.InvalidSpecException if a group size does not divide a layer's input width
