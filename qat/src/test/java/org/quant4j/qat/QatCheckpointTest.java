@@ -316,6 +316,16 @@ class QatCheckpointTest {
         assertThatThrownBy(() -> Qat.rearm(plain)).hasMessageContaining("no QAT quantizer");
     }
 
+    @Test
+    void stateOfForeignClassesIsNotRead() {
+        String foreign = QuantizerState.encode(new java.util.ArrayList<>(java.util.List.of(1)));
+        assertThatThrownBy(() -> QuantizerState.decode(foreign, ActivationQuantizer.class, "layer 1", "activation quantizer"))
+                .isInstanceOf(org.quant4j.core.io.CorruptFileException.class).hasMessageContaining("layer 1")
+                .hasMessageContaining("REJECTED");
+        assertThatThrownBy(() -> QuantizerState.decode("not base64!", ActivationQuantizer.class, "layer 1", "x"))
+                .isInstanceOf(org.quant4j.core.io.CorruptFileException.class);
+    }
+
     private static String rootMessage(Throwable e) {
         StringBuilder all = new StringBuilder();
         for (Throwable t = e; t != null; t = t.getCause()) {
