@@ -317,6 +317,30 @@ class QatCheckpointTest {
     }
 
     @Test
+    void earlyStoppingLocalFileModelSaverKeepsTheQuantizers(@TempDir Path dir) throws Exception {
+        for (QatConfig config : new QatConfig[] {LSQ}) { // the trainer keeps the LSQ listener (addListeners)
+            DataSet data = denseData();
+            MultiLayerNetwork net = prepared(dense(), config, data);
+            File saves = dir.resolve(config.activationGradient().name()).toFile();
+            saves.mkdirs();
+            org.deeplearning4j.earlystopping.saver.LocalFileModelSaver saver =
+                    new org.deeplearning4j.earlystopping.saver.LocalFileModelSaver(saves);
+            org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<DataSet> it =
+                    new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(data.asList(), 16);
+            org.deeplearning4j.earlystopping.EarlyStoppingConfiguration<MultiLayerNetwork> es =
+                    new org.deeplearning4j.earlystopping.EarlyStoppingConfiguration.Builder<MultiLayerNetwork>()
+                            .epochTerminationConditions(new org.deeplearning4j.earlystopping.termination.MaxEpochsTerminationCondition(2))
+                            .scoreCalculator(new org.deeplearning4j.earlystopping.scorecalc.DataSetLossCalculator(it, true))
+                            .modelSaver(saver).saveLastModel(true).build();
+            new org.deeplearning4j.earlystopping.trainer.EarlyStoppingTrainer(es, net, it).fit();
+            MultiLayerNetwork latest = Qat.rearm(saver.getLatestModel());
+            assertThat(maxDiff(latest.output(data.getFeatures(), false), net.output(data.getFeatures(), false)))
+                    .as(config.toString()).isLessThanOrEqualTo(1e-6);
+            assertSameModel(Qat.convert(net), Qat.convert(latest));
+        }
+    }
+
+    @Test
     void stateOfForeignClassesIsNotRead() {
         String foreign = QuantizerState.encode(new java.util.ArrayList<>(java.util.List.of(1)));
         assertThatThrownBy(() -> QuantizerState.decode(foreign, ActivationQuantizer.class, "layer 1", "activation quantizer"))
