@@ -11,7 +11,8 @@ import com.fasterxml.jackson.annotation.JsonValue;
  *
  * <p>JSON form: {@code "tensor"}, {@code "channel"}, {@code "group:128"}.
  */
-public final class Granularity {
+public final class Granularity implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     public enum Kind { TENSOR, CHANNEL, GROUP }
 
     private static final Granularity TENSOR = new Granularity(Kind.TENSOR, 0);

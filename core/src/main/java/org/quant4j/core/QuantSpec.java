@@ -21,7 +21,8 @@ import java.util.Objects;
  */
 @JsonPropertyOrder({"format", "bits", "symmetric", "granularity", "scaleEncoding", "zeroEncoding"})
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public final class QuantSpec {
+public final class QuantSpec implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Format format;

@@ -13,7 +13,7 @@ import org.quant4j.core.formats.IntGrid;
  * @param zero   the zero point in code space ({@code 2^(b-1)} for symmetric grids)
  * @param offset LSQ+'s learned offset β, else 0
  */
-record AffineGrid(IntGrid grid, float scale, float zero, float offset) {
+record AffineGrid(IntGrid grid, float scale, float zero, float offset) implements java.io.Serializable {
     /** Smallest code-space value minus the zero point: the lower clamp bound of {@code (a - offset) / scale}. */
     float low() {
         return -zero;

@@ -31,6 +31,11 @@ final class BnFold {
         return bnName;
     }
 
+    /** The BN layer implementation whose parameters are read. */
+    Layer layer() {
+        return bn;
+    }
+
     /** The BN layer implementation whose parameters are read (updated when it is replaced). */
     void setLayer(Layer bn) {
         this.bn = bn;

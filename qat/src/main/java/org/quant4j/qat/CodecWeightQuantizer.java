@@ -19,6 +19,7 @@ import org.quant4j.core.formats.TwnTernary;
  * or TWN's threshold and scale ({@link TwnTernary}), stored in the same ternary format.
  */
 final class CodecWeightQuantizer implements WeightQuantizer {
+    private static final long serialVersionUID = 1L;
     private final QuantSpec spec;
     private final String layerName;
     private final boolean twn;

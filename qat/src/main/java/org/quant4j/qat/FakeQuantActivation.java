@@ -5,6 +5,9 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.BaseActivationFunction;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.shade.jackson.annotation.JsonAutoDetect;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.quant4j.core.InvalidTensorException;
 
 /**
@@ -13,7 +16,12 @@ import org.quant4j.core.InvalidTensorException;
  * inference", i.e. after the activation function). The {@link ActivationQuantizer} decides the grid
  * (observed min-max range, LSQ learned step, LSQ+ learned step and offset) and the backward pass;
  * the gradient it returns is then multiplied by the wrapped activation's derivative.
+ *
+ * <p>DL4J's configuration JSON (shaded Jackson, hence {@code ModelSerializer}) stores the layer name, the wrapped
+ * activation, the {@link QatConfig} and the quantizer with its state ({@link QuantizerState}).
  */
+@JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.NONE, getterVisibility = JsonAutoDetect.Visibility.NONE,
+        isGetterVisibility = JsonAutoDetect.Visibility.NONE, setterVisibility = JsonAutoDetect.Visibility.NONE)
 public final class FakeQuantActivation extends BaseActivationFunction {
     private static final long serialVersionUID = 1L;
 
@@ -29,6 +37,39 @@ public final class FakeQuantActivation extends BaseActivationFunction {
         this.inner = Objects.requireNonNull(inner, "inner");
         this.quantizer = Objects.requireNonNull(quantizer, "quantizer");
         this.config = Objects.requireNonNull(config, "config");
+    }
+
+    @JsonCreator
+    static FakeQuantActivation fromJson(@JsonProperty("layerName") String layerName,
+                                        @JsonProperty("inner") IActivation inner,
+                                        @JsonProperty("qatConfig") String config,
+                                        @JsonProperty("quantizerState") String quantizer) {
+        String owner = layerName == null ? "a FakeQuantActivation" : layerName;
+        if (inner == null) {
+            throw new org.quant4j.core.io.CorruptFileException(owner + ": the saved FakeQuantActivation has no wrapped activation");
+        }
+        return new FakeQuantActivation(owner, inner, QuantizerState.decode(quantizer, ActivationQuantizer.class, owner,
+                "activation quantizer"), QuantizerState.config(config, owner));
+    }
+
+    @JsonProperty("layerName")
+    private String jsonLayerName() {
+        return layerName;
+    }
+
+    @JsonProperty("inner")
+    private IActivation jsonInner() {
+        return inner;
+    }
+
+    @JsonProperty("qatConfig")
+    private String jsonConfig() {
+        return config.toJson();
+    }
+
+    @JsonProperty("quantizerState")
+    private String jsonQuantizer() {
+        return QuantizerState.encode(quantizer);
     }
 
     /** The configuration {@link Qat#prepare} (or {@link Qat#load}) inserted this quantizer with. */

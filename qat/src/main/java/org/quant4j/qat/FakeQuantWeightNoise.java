@@ -4,6 +4,9 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.weightnoise.IWeightNoise;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.shade.jackson.annotation.JsonAutoDetect;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.quant4j.core.InvalidTensorException;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.TernaryScale;
@@ -15,7 +18,12 @@ import org.quant4j.core.TernaryScale;
  * the gradient computed at {@code q(W)} is applied to {@code W} unchanged, which is the
  * straight-through estimator {@code ∂q/∂W = I} (Bengio et al. 2013; Jacob et al. 2018, sec. 3).
  * Biases stay in float (they are int32 in integer inference). Inference also sees {@code q(W)}.
+ *
+ * <p>DL4J's configuration JSON ({@code ModelSerializer}) stores the layer name, the layout, the {@link QatConfig}
+ * and the quantizer with its state (LSQ steps; {@link QuantizerState}).
  */
+@JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.NONE, getterVisibility = JsonAutoDetect.Visibility.NONE,
+        isGetterVisibility = JsonAutoDetect.Visibility.NONE, setterVisibility = JsonAutoDetect.Visibility.NONE)
 public final class FakeQuantWeightNoise implements IWeightNoise {
     private static final long serialVersionUID = 1L;
     /** The weight parameter key of DL4J's Dense, Output and Convolution layers. */
@@ -25,7 +33,7 @@ public final class FakeQuantWeightNoise implements IWeightNoise {
     private final WeightLayout layout;
     private final QuantSpec spec;
     private final QatConfig config;
-    private final transient WeightQuantizer quantizer;
+    private final WeightQuantizer quantizer;
 
     FakeQuantWeightNoise(String layerName, WeightLayout layout, QuantSpec spec, QatConfig config,
                          WeightQuantizer quantizer) {
@@ -34,6 +42,41 @@ public final class FakeQuantWeightNoise implements IWeightNoise {
         this.spec = spec;
         this.config = config;
         this.quantizer = quantizer;
+    }
+
+    @JsonCreator
+    static FakeQuantWeightNoise fromJson(@JsonProperty("layerName") String layerName,
+                                         @JsonProperty("layout") WeightLayout layout,
+                                         @JsonProperty("qatConfig") String config,
+                                         @JsonProperty("quantizerState") String quantizer) {
+        String owner = layerName == null ? "a FakeQuantWeightNoise" : layerName;
+        QatConfig c = QuantizerState.config(config, owner);
+        if (layout == null || c.weights() == null) {
+            throw new org.quant4j.core.io.CorruptFileException(owner + ": the saved weight quantizer has no "
+                    + (layout == null ? "weight layout" : "weight spec"));
+        }
+        return new FakeQuantWeightNoise(owner, layout, c.weights(), c,
+                QuantizerState.decode(quantizer, WeightQuantizer.class, owner, "weight quantizer"));
+    }
+
+    @JsonProperty("layerName")
+    private String jsonLayerName() {
+        return layerName;
+    }
+
+    @JsonProperty("layout")
+    private WeightLayout jsonLayout() {
+        return layout;
+    }
+
+    @JsonProperty("qatConfig")
+    private String jsonConfig() {
+        return config.toJson();
+    }
+
+    @JsonProperty("quantizerState")
+    private String jsonQuantizer() {
+        return QuantizerState.encode(quantizer);
     }
 
     /** A weight quantizer of {@code spec} with the defaults of a config that only sets {@code spec}. */

@@ -21,12 +21,13 @@ import org.quant4j.core.formats.IntGrid;
  * {@link Quantizer}, which fits the same parameters from the same weight.
  */
 final class IntWeightQuantizer implements WeightQuantizer {
+    private static final long serialVersionUID = 1L;
     private final QuantSpec spec;
     private final IntGrid grid;
     /** The output of the last call, reused while the weight keeps its shape (not thread safe, like a DL4J layer). */
-    private INDArray out;
+    private transient INDArray out;
     /** Scratch for the fused float32 path. */
-    private float[] values;
+    private transient float[] values;
 
     IntWeightQuantizer(QuantSpec spec) {
         this.spec = spec;

@@ -20,4 +20,7 @@ interface LearnedParameters {
      * scale applied) to {@code out[offset ..)} and marks them consumed.
      */
     void takeGradient(float[] out, int offset);
+
+    /** The updater state of these values (saved with the quantizer). */
+    StepUpdater stepUpdater();
 }

@@ -8,7 +8,6 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.IUpdater;
 
 /**
@@ -21,7 +20,8 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * paper's formulas; {@link #onGradientCalculation}, which DL4J calls after the backward pass and before
  * its updater, masks the weight gradients to LSQ's clipped STE, and applies the step gradients with an
  * updater of the same configuration as the network's (e.g. the same Adam and learning rate, cloned from
- * the first quantized layer when training starts). Layers of our own would have had to re-implement
+ * the first quantized layer), whose state each quantizer keeps ({@link StepUpdater}) so that it is saved with the
+ * network; the listener itself holds no state and {@link Qat#rearm} attaches a new one after a restore. Layers of our own would have had to re-implement
  * DL4J's dense and convolution layers to get the same two sums. DL4J's weight gradient is summed over the
  * minibatch; the step gradients are divided by the minibatch size as DL4J's updater does for its own.
  */
@@ -39,8 +39,6 @@ public final class LearnedStepTrainer extends BaseTrainingListener {
     private final List<Weight> weights;
     private final List<LsqActivationQuantizer> activations;
     private final int updaterLayer;
-    private GradientUpdater<?> updater;
-    private int size = -1;
 
     LearnedStepTrainer(List<Weight> weights, List<LsqActivationQuantizer> activations, int updaterLayer) {
         this.weights = List.copyOf(weights);
@@ -75,34 +73,27 @@ public final class LearnedStepTrainer extends BaseTrainingListener {
         step(net);
     }
 
-    /** One update of every learned parameter from the gradients the quantizers accumulated. */
+    /**
+     * One update of every learned parameter from the gradients the quantizers accumulated, each quantizer with its own
+     * {@link StepUpdater} (saved with it, so a restored network continues with the same updater state).
+     */
     void step(QatNetwork net) {
-        List<LearnedParameters> params = parameters();
-        int n = params.stream().mapToInt(LearnedParameters::size).sum();
-        float[] values = new float[n];
-        float[] grads = new float[n];
-        int offset = 0;
-        for (LearnedParameters p : params) {
-            p.read(values, offset);
-            p.takeGradient(grads, offset);
-            offset += p.size();
-        }
-        if (n == 0) {
-            return;
-        }
-        if (n != size) { // first step, or a quantizer initialised since
-            IUpdater config = ((BaseLayer) net.conf(updaterLayer)).getIUpdater().clone();
-            long stateSize = config.stateSize(n);
-            updater = config.instantiate(stateSize == 0 ? null : Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, stateSize), true);
-            size = n;
-        }
-        INDArray update = Nd4j.create(grads).divi(Math.max(1, net.model().batchSize()));
-        updater.applyUpdater(update, net.iterationCount(), net.epochCount());
-        float[] newValues = Nd4j.create(values).subi(update).toFloatVector();
-        offset = 0;
-        for (LearnedParameters p : params) {
-            p.write(newValues, offset);
-            offset += p.size();
+        IUpdater config = null;
+        for (LearnedParameters p : parameters()) {
+            int n = p.size();
+            if (n == 0) {
+                continue;
+            }
+            float[] values = new float[n];
+            float[] grads = new float[n];
+            p.read(values, 0);
+            p.takeGradient(grads, 0);
+            if (config == null) {
+                config = ((BaseLayer) net.conf(updaterLayer)).getIUpdater().clone();
+            }
+            INDArray update = Nd4j.create(grads).divi(Math.max(1, net.model().batchSize()));
+            p.stepUpdater().apply(config, update, net.iterationCount(), net.epochCount());
+            p.write(Nd4j.create(values).subi(update).toFloatVector(), 0);
         }
     }
 }

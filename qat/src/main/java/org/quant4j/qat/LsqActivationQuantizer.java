@@ -35,6 +35,7 @@ final class LsqActivationQuantizer implements ActivationQuantizer, LearnedParame
     private double stepGradient;
     private double offsetGradient;
     private boolean pending;
+    private final StepUpdater stepUpdater = new StepUpdater();
 
     LsqActivationQuantizer(String layerName, QuantSpec spec, boolean learnOffset) {
         if (learnOffset && spec.symmetric()) {
@@ -112,6 +113,11 @@ final class LsqActivationQuantizer implements ActivationQuantizer, LearnedParame
 
     float offset() {
         return offset;
+    }
+
+    @Override
+    public StepUpdater stepUpdater() {
+        return stepUpdater;
     }
 
     @Override

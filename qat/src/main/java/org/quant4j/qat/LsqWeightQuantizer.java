@@ -27,6 +27,7 @@ import org.quant4j.core.formats.IntGrid;
  * clipped STE of eq. 5 ({@code ∂ŵ/∂w = 1} strictly inside the range, else 0).
  */
 final class LsqWeightQuantizer implements WeightQuantizer, LearnedParameters {
+    private static final long serialVersionUID = 1L;
     private final String layerName;
     private final QuantSpec spec;
     private final IntGrid grid;
@@ -34,7 +35,8 @@ final class LsqWeightQuantizer implements WeightQuantizer, LearnedParameters {
     private float[] steps;
     private double[] gradients;
     private boolean pending;
-    private INDArray out;
+    private final StepUpdater stepUpdater = new StepUpdater();
+    private transient INDArray out;
 
     LsqWeightQuantizer(String layerName, QuantSpec spec) {
         if (spec.format() != Format.INT || !spec.symmetric()) {
@@ -117,6 +119,11 @@ final class LsqWeightQuantizer implements WeightQuantizer, LearnedParameters {
             grid.codes(data, b * length, length, s[b], zero, codes, b * length);
         }
         return new QuantizedTensor(spec, shape, BitPacker.pack(codes, codes.length, spec.bits()), scales, null, 1f);
+    }
+
+    @Override
+    public StepUpdater stepUpdater() {
+        return stepUpdater;
     }
 
     @Override

@@ -1,12 +1,17 @@
 package org.quant4j.qat;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
 import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileReader;
@@ -34,6 +39,14 @@ import org.quant4j.core.io.ModelFileReader;
  * With LSQ ({@link WeightGradient#LSQ}, {@link ActivationGradient#LSQ} / {@code LSQ_PLUS}) it also adds a
  * {@link LearnedStepTrainer} listener that trains the steps: add further listeners with
  * {@code net.addListeners}, since {@code net.setListeners} would remove it (training then stops with a message).
+ *
+ * <p>Checkpoints: {@code ModelSerializer.writeModel} (hence DL4J's {@code CheckpointListener} and early stopping's
+ * {@code LocalFileModelSaver}) saves a prepared network with its quantizers' state (observed ranges and histograms,
+ * LSQ steps and offsets with their updater state) in the configuration JSON. {@code ModelSerializer.restore...} gives
+ * back the configuration, parameters and updater; the layer implementations and the listener are runtime objects
+ * that {@link #rearm} (or {@link #restoreMultiLayerNetwork} / {@link #restoreComputationGraph}, or {@link #prepare}
+ * with the same config) puts back. {@code net.clone()} shares the quantizers with the original and lacks the layer
+ * implementations (DL4J's configuration clone copies neither activation functions nor weight noise): use {@link #copy}.
  */
 public final class Qat {
     /** Layers {@link #prepare} accepts. */
@@ -47,8 +60,10 @@ public final class Qat {
     private Qat() {}
 
     /**
-     * Inserts fake quantization into {@code net} (initialised) as {@code config} says and returns it.
+     * Inserts fake quantization into {@code net} (initialised) as {@code config} says and returns it. A network that
+     * already holds quantizers of the same config (e.g. restored by {@code ModelSerializer}) is only {@link #rearm}ed.
      *
+     * @throws org.quant4j.core.InvalidSpecException if the network is already prepared with another config
      * @throws UnsupportedLayerException naming the first layer that is not in {@link #SUPPORTED_LAYERS};
      *                                   the network is left unchanged
      * @throws org.quant4j.core.InvalidSpecException if a group size does not divide a layer's input width
@@ -122,5 +137,68 @@ public final class Qat {
     /** {@link #load(QuantizedModel, ComputationGraphConfiguration)} of a model file written by {@code ModelFileWriter}. */
     public static ComputationGraph load(Path modelFile, ComputationGraphConfiguration architecture) throws IOException {
         return QatLoader.load(ModelFileReader.read(modelFile), architecture);
+    }
+
+    /**
+     * Puts back what a prepared network's configuration does not carry: the QAT layer implementations (folded
+     * BatchNormalization, quantized LSTM output) and the {@link LearnedStepTrainer} listener. Needed after
+     * {@code ModelSerializer.restoreMultiLayerNetwork} of a prepared network (a {@code CheckpointListener} checkpoint)
+     * before it runs or trains; does nothing to a network that has them.
+     *
+     * @throws QuantizationException if the network holds no QAT quantizer
+     */
+    public static MultiLayerNetwork rearm(MultiLayerNetwork net) {
+        rearm(QatNetwork.of(net));
+        return net;
+    }
+
+    /** {@link #rearm(MultiLayerNetwork)} for a graph. */
+    public static ComputationGraph rearm(ComputationGraph graph) {
+        rearm(QatNetwork.of(graph));
+        return graph;
+    }
+
+    private static void rearm(QatNetwork net) {
+        if (!QatArming.isPrepared(net)) {
+            throw new QuantizationException("the network holds no QAT quantizer: it was not prepared by Qat.prepare "
+                    + "(or was saved before it)");
+        }
+        QatArming.arm(net);
+    }
+
+    /** {@code ModelSerializer.restoreMultiLayerNetwork(file, loadUpdater)} of a prepared network, {@link #rearm}ed. */
+    public static MultiLayerNetwork restoreMultiLayerNetwork(File file, boolean loadUpdater) throws IOException {
+        return rearm(ModelSerializer.restoreMultiLayerNetwork(file, loadUpdater));
+    }
+
+    /** {@code ModelSerializer.restoreComputationGraph(file, loadUpdater)} of a prepared graph, {@link #rearm}ed. */
+    public static ComputationGraph restoreComputationGraph(File file, boolean loadUpdater) throws IOException {
+        return rearm(ModelSerializer.restoreComputationGraph(file, loadUpdater));
+    }
+
+    /**
+     * An independent copy of a prepared network (parameters, updater state, quantizer state, layer implementations,
+     * listener), through {@code ModelSerializer} in memory; listeners other than QAT's are not copied. Use it where
+     * DL4J would {@code clone()} (e.g. instead of early stopping's {@code InMemoryModelSaver}).
+     */
+    public static MultiLayerNetwork copy(MultiLayerNetwork net) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            ModelSerializer.writeModel(net, bytes, true);
+            return rearm(ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(bytes.toByteArray()), true));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@link #copy(MultiLayerNetwork)} of a graph. */
+    public static ComputationGraph copy(ComputationGraph graph) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            ModelSerializer.writeModel(graph, bytes, true);
+            return rearm(ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bytes.toByteArray()), true));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

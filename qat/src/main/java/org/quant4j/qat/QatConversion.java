@@ -46,6 +46,7 @@ final class QatConversion {
     private QatConversion() {}
 
     static QuantizedModel convert(QatNetwork net) {
+        QatArming.requireArmed(net, "Qat.convert");
         QatConfig config = null;
         Dl4jNetwork view = net.view();
         QuantizedModel.Builder model = QuantizedModel.builder();
@@ -54,7 +55,7 @@ final class QatConversion {
         for (int i = 0; i < net.size(); i++) {
             if (net.conf(i) instanceof BaseLayer b && b.getWeightNoise() instanceof FoldedConvWeightNoise f) {
                 folds.put(net.name(i), f.fold());
-                foldedBn.put(f.fold().bnName(), net.name(i));
+                foldedBn.put(f.bnName(), net.name(i));
             }
         }
         for (WeightTarget t : view.targets()) {

@@ -131,11 +131,9 @@ final class QatLoader {
             used.add(name);
             FixedActivationQuantizer q = new FixedActivationQuantizer(affine(config.activations(), grid, name));
             org.deeplearning4j.nn.conf.layers.Layer conf = net.conf(i);
-            if (conf instanceof LSTM) {
-                int index = i;
-                OutputQuantization output = new OutputQuantization(net.describe(i), q);
-                replacements.add(() -> net.replace(index, new QuantizedOutputLstm(net.layer(index).conf(),
-                        net.layer(index).params().dataType(), output)));
+            if (conf instanceof LSTM lstm) { // QatArming makes it a QuantizedOutputLstm
+                String owner = net.describe(i);
+                replacements.add(() -> lstm.setWeightNoise(new LstmWeightNoise(owner, null, null, q)));
             } else if (conf instanceof BaseLayer layer) {
                 layer.setActivationFn(new FakeQuantActivation(net.describe(i), layer.getActivationFn(), q, config));
             } else if (conf instanceof ActivationLayer layer) {
@@ -146,6 +144,7 @@ final class QatLoader {
             }
         }
         replacements.forEach(Runnable::run);
+        QatArming.arm(net);
         Set<String> unused = new HashSet<>(model.quantizedTensors().keySet());
         unused.addAll(model.floatTensors().keySet());
         unused.removeAll(used);

@@ -18,14 +18,15 @@ import org.quant4j.core.InvalidSpecException;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.formats.IntGrid;
 
-/** {@link Qat#prepare}: validates every layer first, then changes the network (so a refusal leaves it unchanged). */
+/**
+ * {@link Qat#prepare}: validates every layer first, then changes the layer configurations (so a refusal leaves the
+ * network unchanged), then {@link QatArming} adds the layer implementations and listener. A network that already holds
+ * quantizers of the same config (a restored checkpoint) is only re-armed.
+ */
 final class QatPreparation {
     private final QatNetwork net;
     private final QatConfig config;
     private final List<Runnable> changes = new ArrayList<>();
-    private final List<LearnedStepTrainer.Weight> lsqWeights = new ArrayList<>();
-    private final List<LsqActivationQuantizer> lsqActivations = new ArrayList<>();
-    private int updaterLayer = -1;
 
     private QatPreparation(QatNetwork net, QatConfig config) {
         this.net = net;
@@ -37,6 +38,16 @@ final class QatPreparation {
     }
 
     private void run() {
+        QatConfig existing = QatArming.config(net);
+        if (existing != null) {
+            if (!existing.equals(config)) {
+                throw new InvalidSpecException("the network is already prepared for QAT with " + existing
+                        + "; Qat.prepare with the same config only re-arms it (e.g. after ModelSerializer restored it), "
+                        + "a different config needs the float network");
+            }
+            QatArming.arm(net);
+            return;
+        }
         int n = net.size();
         int maxFloat = config.floatLayers().stream().mapToInt(Integer::intValue).max().orElse(-1);
         if (maxFloat >= n) {
@@ -67,10 +78,7 @@ final class QatPreparation {
                 continue;
             }
             if (c == BatchNormalization.class && convOfBn.containsKey(i)) {
-                if (bnOfConv.containsValue(i)) {
-                    prepareFoldedBn(convOfBn.get(i), i);
-                }
-                continue;
+                continue; // folded: prepared with its convolution, kept in float if that is
             }
             if (c == ActivationLayer.class) {
                 if (quantizesActivation(i)) {
@@ -96,9 +104,7 @@ final class QatPreparation {
             }
         }
         changes.forEach(Runnable::run);
-        if (!lsqWeights.isEmpty() || !lsqActivations.isEmpty()) {
-            net.addListener(new LearnedStepTrainer(lsqWeights, lsqActivations, updaterLayer));
-        }
+        QatArming.arm(net);
     }
 
     private boolean quantizesWeights(int i) {
@@ -120,79 +126,55 @@ final class QatPreparation {
         return null;
     }
 
-    private FakeQuantWeightNoise weightNoise(int i, String key, WeightLayout layout, BnFold fold) {
+    private FakeQuantWeightNoise weightNoise(int i, String key, WeightLayout layout) {
         QuantSpec w = config.weights();
         String name = net.describe(i) + (FakeQuantWeightNoise.WEIGHT_KEY.equals(key) ? "" : " " + key);
         layout.checkGranularity(name, net.layer(i).getParam(key).shape(), w.granularity());
         WeightQuantizer quantizer = config.weightGradient() == WeightGradient.LSQ
                 ? new LsqWeightQuantizer(name, w) : WeightQuantizers.of(name, w, config.ternaryScale());
-        if (quantizer instanceof LsqWeightQuantizer lsq) {
-            lsqWeights.add(new LearnedStepTrainer.Weight(i, key, layout, lsq, fold));
-        }
-        useUpdaterOf(i);
         return new FakeQuantWeightNoise(name, layout, w, config, quantizer);
-    }
-
-    private void useUpdaterOf(int i) {
-        updaterLayer = updaterLayer < 0 ? i : updaterLayer;
     }
 
     private void prepareWeight(int i, WeightLayout layout, int bn) {
         BaseLayer layer = (BaseLayer) net.conf(i);
         if (config.weights() != null) {
-            BnFold fold = bn < 0 ? null : new BnFold(net.name(bn), net.layer(bn));
-            FakeQuantWeightNoise noise = weightNoise(i, FakeQuantWeightNoise.WEIGHT_KEY, layout, fold);
-            if (fold == null) {
+            FakeQuantWeightNoise noise = weightNoise(i, FakeQuantWeightNoise.WEIGHT_KEY, layout);
+            if (bn < 0) {
                 changes.add(() -> layer.setWeightNoise(noise));
-            } else {
-                FoldedConvWeightNoise folded = new FoldedConvWeightNoise(noise, fold);
-                changes.add(() -> {
-                    layer.setWeightNoise(folded);
-                    fold.setLayer(net.layer(bn)); // after the BN's own replacement (queued before)
-                });
+            } else { // the BN's output quantizer, if no activation layer follows to quantize it
+                int next = net.soleLayerConsumer(bn);
+                boolean activationFollows = next >= 0 && net.conf(next).getClass() == ActivationLayer.class;
+                ActivationQuantizer output = quantizesActivation(bn) && !activationFollows
+                        ? activationQuantizer(net.describe(bn)) : null;
+                FoldedConvWeightNoise folded = new FoldedConvWeightNoise(noise, net.name(bn), output);
+                changes.add(() -> layer.setWeightNoise(folded));
             }
         }
         if (bn < 0 && quantizesActivation(i)) {
-            useUpdaterOf(i);
             FakeQuantActivation act = new FakeQuantActivation(net.describe(i), layer.getActivationFn(),
                     activationQuantizer(net.describe(i)), config);
             changes.add(() -> layer.setActivationFn(act));
         }
     }
 
+    /** An LSTM's weights and output quantizers, all in its {@link LstmWeightNoise}; the output by {@link QuantizedOutputLstm}. */
     private void prepareLstm(int i) {
         BaseLayer layer = (BaseLayer) net.conf(i);
-        if (config.weights() != null) {
-            LstmWeightNoise noise = new LstmWeightNoise(weightNoise(i, FakeQuantWeightNoise.WEIGHT_KEY, WeightLayout.DENSE, null),
-                    weightNoise(i, LstmWeightNoise.RECURRENT_KEY, WeightLayout.DENSE, null));
+        boolean weights = config.weights() != null;
+        FakeQuantWeightNoise input = weights ? weightNoise(i, FakeQuantWeightNoise.WEIGHT_KEY, WeightLayout.DENSE) : null;
+        FakeQuantWeightNoise recurrent = weights ? weightNoise(i, LstmWeightNoise.RECURRENT_KEY, WeightLayout.DENSE) : null;
+        ActivationQuantizer output = quantizesActivation(i) ? activationQuantizer(net.describe(i)) : null;
+        if (weights || output != null) {
+            LstmWeightNoise noise = new LstmWeightNoise(net.describe(i), input, recurrent, output);
             changes.add(() -> layer.setWeightNoise(noise));
         }
-        if (quantizesActivation(i)) {
-            useUpdaterOf(i);
-            OutputQuantization output = new OutputQuantization(net.describe(i), activationQuantizer(net.describe(i)));
-            changes.add(() -> net.replace(i, new QuantizedOutputLstm(net.layer(i).conf(), net.layer(i).getParam(
-                    FakeQuantWeightNoise.WEIGHT_KEY).dataType(), output)));
-        }
-    }
-
-    /** The BN after a folded conv: replaced by our implementation (identity in inference, freezing, output quantizer). */
-    private void prepareFoldedBn(int conv, int bn) {
-        int next = net.soleLayerConsumer(bn);
-        boolean activationFollows = next >= 0 && net.conf(next).getClass() == ActivationLayer.class;
-        OutputQuantization output = quantizesActivation(bn) && !activationFollows
-                ? new OutputQuantization(net.describe(bn), activationQuantizer(net.describe(bn))) : null;
-        boolean convHasBias = ((ConvolutionLayer) net.conf(conv)).hasBias();
-        changes.add(0, () -> net.replace(bn, new QatBatchNormalization(net.layer(bn).conf(),
-                net.layer(bn).params().dataType(), config.freezeBnStatsAfter(), convHasBias, output)));
     }
 
     private ActivationQuantizer activationQuantizer(String name) {
         QuantSpec a = config.activations();
         ActivationGradient g = config.activationGradient();
         if (g == ActivationGradient.LSQ || g == ActivationGradient.LSQ_PLUS) {
-            LsqActivationQuantizer lsq = new LsqActivationQuantizer(name, a, g == ActivationGradient.LSQ_PLUS);
-            lsqActivations.add(lsq);
-            return lsq;
+            return new LsqActivationQuantizer(name, a, g == ActivationGradient.LSQ_PLUS);
         }
         return new ObservedActivationQuantizer(IntGrid.of(a), config.observer().create(config), g);
     }

@@ -7,9 +7,10 @@ import org.quant4j.core.QuantizedTensor;
  * Fake quantization of one layer's weight and its conversion to real codes. Both work on core's
  * {@code [out, in]} matrix (see {@link WeightLayout}); {@link #quantize} uses exactly the scales (and zero
  * points) that the last {@link #fakeQuantize} of the same weight used, so
- * {@code quantize(w).dequantize()} equals {@code fakeQuantize(w)} bit for bit.
+ * {@code quantize(w).dequantize()} equals {@code fakeQuantize(w)} bit for bit. Serializable with its state (LSQ steps);
+ * scratch buffers are transient.
  */
-interface WeightQuantizer {
+interface WeightQuantizer extends java.io.Serializable {
     /** {@code dequantize(quantize(w))} of an {@code [out, in]} matrix (not modified); a new array of its shape. */
     INDArray fakeQuantize(INDArray outIn);
 

@@ -9,7 +9,8 @@ package org.quant4j.calibration.observer;
  * growing fixed-width histogram of TensorRT's pytorch-quantization {@code calib.HistogramCalibrator.collect}
  * (default 2048 bins), with signed values instead of {@code |x|} so asymmetric ranges keep their two tails.
  */
-final class Histogram {
+final class Histogram implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     private final int maxBins;
     private int exponent;
     private long first;

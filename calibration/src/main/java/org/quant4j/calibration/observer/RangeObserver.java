@@ -14,11 +14,13 @@ import org.quant4j.core.InvalidTensorException;
  * in the pass that finds its minimum and maximum. Subclasses decide what the range is: the running extremes
  * ({@link MinMaxObserver}, {@link MovingAverageMinMaxObserver}) or a statistic of a histogram
  * ({@link PercentileObserver}, {@link MseObserver}). Not thread safe: one observer belongs to one layer of one network.
+ * Java-serializable with its state (the scratch buffer is transient): QAT checkpoints store observers this way.
  */
-public abstract class RangeObserver {
+public abstract class RangeObserver implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     private final int freezeAfter;
     private long observations;
-    private float[] scratch;
+    private transient float[] scratch;
 
     protected RangeObserver(int freezeAfter) {
         this.freezeAfter = freezeAfter;

@@ -33,7 +33,8 @@ import org.quant4j.core.QuantSpec;
  * rounding). A block of zeros gets scale 1. Values are saturated to the finite float range (a 2-bit
  * grid over {@code ±2.55e38} has a point at {@code -2^128}).
  */
-public final class IntGrid {
+public final class IntGrid implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     /** {@code 1.5·2^23}: a float sum with it has no fraction bits (see {@link #roundHalfEven}). */
     private static final float ROUNDER = 0x1.8p23f;
 
