@@ -9,6 +9,7 @@ import org.nd4j.shade.jackson.annotation.JsonAutoDetect;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.quant4j.core.InvalidTensorException;
+import org.quant4j.core.io.CorruptFileException;
 
 /**
  * A layer's activation function followed by per-tensor fake quantization of its output
@@ -46,7 +47,7 @@ public final class FakeQuantActivation extends BaseActivationFunction {
                                         @JsonProperty("quantizerState") String quantizer) {
         String owner = layerName == null ? "a FakeQuantActivation" : layerName;
         if (inner == null) {
-            throw new org.quant4j.core.io.CorruptFileException(owner + ": the saved FakeQuantActivation has no wrapped activation");
+            throw new CorruptFileException(owner + ": the saved FakeQuantActivation has no wrapped activation");
         }
         return new FakeQuantActivation(owner, inner, QuantizerState.decode(quantizer, ActivationQuantizer.class, owner,
                 "activation quantizer"), QuantizerState.config(config, owner));

@@ -10,6 +10,7 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.quant4j.core.InvalidTensorException;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.TernaryScale;
+import org.quant4j.core.io.CorruptFileException;
 
 /**
  * Weight fake quantization through DL4J's weight-noise hook. DL4J calls
@@ -52,7 +53,7 @@ public final class FakeQuantWeightNoise implements IWeightNoise {
         String owner = layerName == null ? "a FakeQuantWeightNoise" : layerName;
         QatConfig c = QuantizerState.config(config, owner);
         if (layout == null || c.weights() == null) {
-            throw new org.quant4j.core.io.CorruptFileException(owner + ": the saved weight quantizer has no "
+            throw new CorruptFileException(owner + ": the saved weight quantizer has no "
                     + (layout == null ? "weight layout" : "weight spec"));
         }
         return new FakeQuantWeightNoise(owner, layout, c.weights(), c,

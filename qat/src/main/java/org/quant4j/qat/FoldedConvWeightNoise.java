@@ -7,6 +7,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.shade.jackson.annotation.JsonAutoDetect;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
+import org.quant4j.core.QuantizationException;
+import org.quant4j.core.io.CorruptFileException;
 
 /**
  * The weight of a convolution whose following BatchNormalization is folded ({@link BnFold}): DL4J's convolution
@@ -51,7 +53,7 @@ final class FoldedConvWeightNoise implements IWeightNoise {
                                           @JsonProperty("bnName") String bnName,
                                           @JsonProperty("bnOutputQuantizerState") String bnOutput) {
         if (inner == null || bnName == null) {
-            throw new org.quant4j.core.io.CorruptFileException((inner == null ? "a folded convolution" : inner.layerName())
+            throw new CorruptFileException((inner == null ? "a folded convolution" : inner.layerName())
                     + ": the saved FoldedConvWeightNoise lacks its " + (inner == null ? "weight quantizer" : "BN name"));
         }
         return new FoldedConvWeightNoise(inner, bnName, bnOutput == null ? null
@@ -85,7 +87,7 @@ final class FoldedConvWeightNoise implements IWeightNoise {
 
     private BnFold requireFold() {
         if (fold == null) {
-            throw new org.quant4j.core.QuantizationException(inner.layerName() + ": its folded BatchNormalization '"
+            throw new QuantizationException(inner.layerName() + ": its folded BatchNormalization '"
                     + bnName + "' is not linked, as after ModelSerializer.restore...; re-arm the network with "
                     + "Qat.rearm(net), or restore it with Qat.restoreMultiLayerNetwork / Qat.restoreComputationGraph");
         }

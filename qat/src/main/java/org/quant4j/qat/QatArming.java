@@ -12,6 +12,7 @@ import org.deeplearning4j.nn.conf.weightnoise.IWeightNoise;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.TrainingListener;
+import org.quant4j.core.QuantizationException;
 import org.quant4j.core.io.CorruptFileException;
 
 /**
@@ -79,7 +80,7 @@ final class QatArming {
      */
     static void requireArmed(QatNetwork net, String operation) {
         if (!plan(net).missing.isEmpty()) {
-            throw new org.quant4j.core.QuantizationException(operation + " needs the network's QAT layer implementations"
+            throw new QuantizationException(operation + " needs the network's QAT layer implementations"
                     + ", which ModelSerializer does not restore (" + String.join(", ", plan(net).missing)
                     + "); re-arm it with Qat.rearm(net), or restore it with Qat.restoreMultiLayerNetwork / "
                     + "Qat.restoreComputationGraph");
