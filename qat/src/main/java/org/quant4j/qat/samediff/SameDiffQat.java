@@ -32,6 +32,7 @@ import org.quant4j.qat.WeightGradient;
  * SDVariable h = sd.nn().relu(in.mmul(qat.fakeQuantWeight(w0, int4PerChannel, WeightGradient.LSQ)).add(b0), 0);
  * h = qat.fakeQuantActivation(h, uint8PerTensor, ActivationGradient.LSQ);
  * ...
+ * // or, on an observed range: h = qat.fakeQuantActivation(h, uint8PerTensor, ObserverKind.MOVING_AVERAGE_MIN_MAX);
  * sd.fit(trainIterator, epochs);            // activation steps start from the first training batch
  * QuantizedModel model = qat.convert();     // int4 codes + the learned steps
  * SameDiff deployed = qat.dequantizedGraph(model);  // float graph on the dequantized weights, same outputs
@@ -53,13 +54,22 @@ import org.quant4j.qat.WeightGradient;
  *     {@code ∂ŵ/∂w} ({@code clip_by_value} passes the gradient strictly inside the bounds), with the step's
  *     gradient scaled by {@code g = 1/sqrt(N·Qp)}, N the block's size (sec. 2.2).</li>
  * </ul>
- * Activations ({@link #fakeQuantActivation}), INT per tensor: LSQ (signed grid for symmetric specs, unsigned
+ * Learned activations ({@link #fakeQuantActivation(SDVariable, QuantSpec, ActivationGradient)}), INT per tensor: LSQ (signed grid for symmetric specs, unsigned
  * {@code Qn = 0, Qp = 2^b-1} for asymmetric ones), or LSQ with LSQ+'s learned offset β (Bhalgat et al., CVPRW 2020,
  * "LSQ+", sec. 3.2: {@code â = ⌊clip((a-β)/s, -Qn, Qp)⌉·s + β}, ∂â/∂β = 0 inside, 1 outside), g with N the features
  * per example. The steps (and β) are set from the first training batch, as the DL4J path does (LSQ
  * {@code 2⟨|a|⟩/sqrt(Qp)}, LSQ+ the batch's min-max range); an attached listener does it at the start of the
- * first {@code sd.fit} iteration, or call {@link #initializeActivations}. Observer-based activation ranges are not
- * offered for SameDiff.
+ * first {@code sd.fit} iteration, or call {@link #initializeActivations}.
+ *
+ * <p>Observed activations ({@link #fakeQuantActivation(SDVariable, QuantSpec, ObserverKind, ObserverOptions)}), INT
+ * per tensor, as the DL4J path with {@code QatConfig.observer} and PyTorch's {@code FakeQuantize}: one of the DL4J
+ * path's observers ({@link ObserverKind}: min-max, moving-average min-max, percentile, MSE; parameters and
+ * freeze-after in {@link ObserverOptions}, or {@link ObserverOptions#of} a {@code QatConfig}) takes each training
+ * batch's activation at the start of the iteration, before its forward pass, and core's {@code IntGrid.fitRange}
+ * of its range is the grid that iteration quantizes with (observe, update, quantize: no lag; the extra cost is one
+ * inference pass up to each observed activation per iteration until the observers freeze). The grid lives in graph
+ * constants; {@code sd.output} reads it without updating, and passes the activation unquantized until the first
+ * observation. Backward: the clipped STE ({@code fake_quantize_per_tensor_affine}'s), or the STE.
  *
  * <p>The gradient scale uses {@code sg(s) + (s·g - sg(s·g))} rather than {@code s·g + sg(s - s·g)}: the same
  * gradient, and a forward value that is {@code s} bit for bit, so the fake-quantized values equal what
@@ -450,20 +460,21 @@ public final class SameDiffQat {
     }
 
     /**
-     * Real low-bit weights and learned activation grids:
+     * Real low-bit weights and learned or observed activation grids:
      * <ul>
      * <li>each fake-quantized weight, by its variable name, as a {@code QuantizedTensor} in core's {@code [out, in...]}
      *     layout (an {@code [in, out]} matrix transposed, a YXIO kernel permuted to OIYX), with exactly the scales
      *     the fake quantization used (min-max: core's {@code Quantizer} refits IntGrid from the same weight; LSQ:
      *     the learned steps as the forward pass rounded them);</li>
      * <li>each quantized activation as {@code "<activation>/activation"}: the float triple {@code [scale, zero point,
-     *     offset]} (zero point in code space, {@code 2^(b-1)} when symmetric), as the DL4J path stores it;</li>
+     *     offset]} (zero point in code space, {@code 2^(b-1)} when symmetric), as the DL4J path stores it; for an
+     *     observed activation, the grid the graph currently quantizes with;</li>
      * <li>every other trainable variable (biases...) as a {@code FloatTensor}.</li>
      * </ul>
      * Metadata {@code method=qat} and {@code qat.samediff} (the quantizers, JSON).
      *
-     * @throws QuantizationException if an activation step has not been initialised (train or call
-     *                               {@link #initializeActivations} first)
+     * @throws QuantizationException if an activation step has not been initialised or an observer has seen no
+     *                               batch (train or call {@link #observeActivations} first)
      */
     public QuantizedModel convert() {
         return SameDiffQatConversion.convert(this);
