@@ -356,13 +356,19 @@ public final class SameDiffQat {
      * grid the iteration's forward pass quantizes with (observe, update, then quantize: no lag); {@code sd.output}
      * uses the current grid without updating it, and passes {@code a} unquantized before any observation.
      * Backward: the clipped STE ({@code ∂â/∂a = 1} where the rounded code lies on the grid, else 0) or the STE.
-     * The grid is held in graph constants, see {@link SdObservedActivation}.
+     * The grid is held in the scalar graph constants {@code <a>/obs_scale}, {@code <a>/obs_zero} (code space) and
+     * {@code <a>/fq_on}, rewritten in place after each observation.
      *
-     * @throws InvalidSpecException for specs other than INT per tensor, or bad observer options
+     * @throws InvalidSpecException   for specs other than INT per tensor, or bad observer options
+     * @throws InvalidTensorException if {@code a} is not float32, belongs to another graph or is already quantized
      */
     public SDVariable fakeQuantActivation(SDVariable a, QuantSpec spec, ObserverKind observer, ObserverOptions options) {
         String name = a.name();
         checkActivation(a, spec);
+        if (a.dataType() != DataType.FLOAT) {
+            throw new InvalidTensorException("activation '" + name + "' is " + a.dataType()
+                    + "; observed activation quantization takes float32");
+        }
         SdObservedActivation observed = new SdObservedActivation(spec, observer, options);
         ActivationNode node = new ActivationNode(name, spec, options.gradient(), observed);
         SDVariable out = sd.identity(name + OUTPUT_SUFFIX, observed.build(sd, a, name));

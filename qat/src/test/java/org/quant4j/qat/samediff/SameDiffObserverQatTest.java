@@ -271,6 +271,26 @@ class SameDiffObserverQatTest {
         }
     }
 
+    @Test
+    void refusesWhatItCannotQuantize() {
+        SameDiff sd = SameDiff.create();
+        SameDiffQat qat = SameDiffQat.of(sd);
+        SDVariable d = sd.var("d", Nd4j.zeros(DataType.DOUBLE, 2, 3));
+        assertThatThrownBy(() -> qat.fakeQuantActivation(d, UINT8, ObserverKind.MIN_MAX))
+                .isInstanceOf(org.quant4j.core.InvalidTensorException.class).hasMessageContaining("'d'");
+        SDVariable f = sd.var("f", Nd4j.zeros(DataType.FLOAT, 2, 3));
+        assertThatThrownBy(() -> qat.fakeQuantActivation(f, QuantSpec.integer(8, false, Granularity.perChannel()),
+                ObserverKind.MIN_MAX)).isInstanceOf(org.quant4j.core.InvalidSpecException.class).hasMessageContaining("'f'");
+        assertThatThrownBy(() -> qat.fakeQuantActivation(f, UINT8, ObserverKind.MOVING_AVERAGE_MIN_MAX,
+                ObserverOptions.defaults().withAveragingConstant(0f))).isInstanceOf(org.quant4j.core.InvalidSpecException.class)
+                .hasMessageContaining("averaging constant");
+        assertThatThrownBy(() -> ObserverOptions.defaults().withGradient(ActivationGradient.LSQ))
+                .isInstanceOf(org.quant4j.core.InvalidSpecException.class);
+        assertThatThrownBy(() -> qat.fakeQuantActivation(f, UINT8, ActivationGradient.CLIPPED_STE))
+                .isInstanceOf(org.quant4j.core.InvalidSpecException.class).hasMessageContaining("ObserverKind");
+        assertThat(qat.activations()).isEmpty();
+    }
+
     /** {@code in -> a = in·1 -> fake quant (observed) -> mmul w -> out}, MSE loss against the labels, SGD. */
     private static SameDiff regression(QuantSpec spec, ObserverKind kind, ObserverOptions options) {
         SameDiff sd = SameDiff.create();
