@@ -54,10 +54,10 @@ import org.quant4j.qat.WeightGradient;
  *     {@code ∂ŵ/∂w} ({@code clip_by_value} passes the gradient strictly inside the bounds), with the step's
  *     gradient scaled by {@code g = 1/sqrt(N·Qp)}, N the block's size (sec. 2.2).</li>
  * </ul>
- * Learned activations ({@link #fakeQuantActivation(SDVariable, QuantSpec, ActivationGradient)}), INT per tensor: LSQ (signed grid for symmetric specs, unsigned
- * {@code Qn = 0, Qp = 2^b-1} for asymmetric ones), or LSQ with LSQ+'s learned offset β (Bhalgat et al., CVPRW 2020,
- * "LSQ+", sec. 3.2: {@code â = ⌊clip((a-β)/s, -Qn, Qp)⌉·s + β}, ∂â/∂β = 0 inside, 1 outside), g with N the features
- * per example. The steps (and β) are set from the first training batch, as the DL4J path does (LSQ
+ * Learned activations ({@link #fakeQuantActivation(SDVariable, QuantSpec, ActivationGradient)}), INT per tensor:
+ * LSQ (signed grid for symmetric specs, unsigned {@code Qn = 0, Qp = 2^b-1} for asymmetric ones), or LSQ with
+ * LSQ+'s learned offset β (Bhalgat et al., CVPRW 2020, "LSQ+", sec. 3.2: {@code â = ⌊clip((a-β)/s, -Qn, Qp)⌉·s + β},
+ * ∂â/∂β = 0 inside, 1 outside), g with N the features per example. The steps (and β) are set from the first training batch, as the DL4J path does (LSQ
  * {@code 2⟨|a|⟩/sqrt(Qp)}, LSQ+ the batch's min-max range); an attached listener does it at the start of the
  * first {@code sd.fit} iteration, or call {@link #initializeActivations}.
  *
@@ -342,7 +342,10 @@ public final class SameDiffQat {
         return out;
     }
 
-    /** {@link #fakeQuantActivation(SDVariable, QuantSpec, ObserverKind, ObserverOptions)} with {@link ObserverOptions#defaults()}. */
+    /**
+     * {@link #fakeQuantActivation(SDVariable, QuantSpec, ObserverKind, ObserverOptions)} with
+     * {@link ObserverOptions#defaults()} (clipped STE, c = 0.01, 99.99th percentile, 2048 bins, never frozen).
+     */
     public SDVariable fakeQuantActivation(SDVariable a, QuantSpec spec, ObserverKind observer) {
         return fakeQuantActivation(a, spec, observer, ObserverOptions.defaults());
     }
