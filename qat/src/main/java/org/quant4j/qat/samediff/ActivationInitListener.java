@@ -12,10 +12,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.core.QuantizationException;
 
 /**
- * Attached by {@link SameDiffQat#of}, which finds its builder through it: at the start of a training iteration, initialises the
- * activation steps not yet initialised from that iteration's batch ({@link SameDiffQat#initializeActivations}),
- * so {@code sd.fit} needs no extra call. Removing it ({@code sd.setListeners(...)}) leaves the steps NaN until
- * {@link SameDiffQat#initializeActivations} is called.
+ * Attached by {@link SameDiffQat#of}, which finds its builder through it: at the start of a training iteration, before
+ * its forward pass, initialises the LSQ activation steps not yet initialised and feeds the observers not yet frozen
+ * from that iteration's batch ({@link SameDiffQat#observeActivations}), so {@code sd.fit} needs no extra call. Inactive
+ * outside training ({@code sd.output} updates nothing). Removing it ({@code sd.setListeners(...)}) leaves the steps
+ * NaN and the observed ranges unchanged until {@link SameDiffQat#observeActivations} is called.
  */
 final class ActivationInitListener extends BaseListener {
     private final SameDiffQat qat;
@@ -35,19 +36,19 @@ final class ActivationInitListener extends BaseListener {
 
     @Override
     public void iterationStart(SameDiff sd, At at, org.nd4j.linalg.dataset.api.MultiDataSet data, long etlTimeMs) {
-        if (qat.activationsInitialized()) {
+        if (!qat.needsBatch()) {
             return;
         }
         TrainingConfig config = sd.getTrainingConfig();
         List<String> names = config == null ? null : config.getDataSetFeatureMapping();
         if (names == null || names.size() != data.numFeatureArrays()) {
-            throw new QuantizationException("cannot initialise the LSQ activation steps: the training config maps "
-                    + names + " to " + data.numFeatureArrays() + " feature arrays; call SameDiffQat.initializeActivations");
+            throw new QuantizationException("cannot initialise or observe the activation quantizers: the training config maps "
+                    + names + " to " + data.numFeatureArrays() + " feature arrays; call SameDiffQat.observeActivations");
         }
         Map<String, INDArray> placeholders = new HashMap<>();
         for (int i = 0; i < names.size(); i++) {
             placeholders.put(names.get(i), data.getFeatures(i));
         }
-        qat.initializeActivations(placeholders);
+        qat.observeActivations(placeholders);
     }
 }

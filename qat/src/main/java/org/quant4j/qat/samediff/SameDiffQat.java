@@ -19,6 +19,7 @@ import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.qat.ActivationGradient;
+import org.quant4j.qat.ObserverKind;
 import org.quant4j.qat.WeightGradient;
 
 /**
@@ -31,6 +32,7 @@ import org.quant4j.qat.WeightGradient;
  * SDVariable h = sd.nn().relu(in.mmul(qat.fakeQuantWeight(w0, int4PerChannel, WeightGradient.LSQ)).add(b0), 0);
  * h = qat.fakeQuantActivation(h, uint8PerTensor, ActivationGradient.LSQ);
  * ...
+ * // or, on an observed range: h = qat.fakeQuantActivation(h, uint8PerTensor, ObserverKind.MOVING_AVERAGE_MIN_MAX);
  * sd.fit(trainIterator, epochs);            // activation steps start from the first training batch
  * QuantizedModel model = qat.convert();     // int4 codes + the learned steps
  * SameDiff deployed = qat.dequantizedGraph(model);  // float graph on the dequantized weights, same outputs
@@ -52,13 +54,22 @@ import org.quant4j.qat.WeightGradient;
  *     {@code ∂ŵ/∂w} ({@code clip_by_value} passes the gradient strictly inside the bounds), with the step's
  *     gradient scaled by {@code g = 1/sqrt(N·Qp)}, N the block's size (sec. 2.2).</li>
  * </ul>
- * Activations ({@link #fakeQuantActivation}), INT per tensor: LSQ (signed grid for symmetric specs, unsigned
- * {@code Qn = 0, Qp = 2^b-1} for asymmetric ones), or LSQ with LSQ+'s learned offset β (Bhalgat et al., CVPRW 2020,
- * "LSQ+", sec. 3.2: {@code â = ⌊clip((a-β)/s, -Qn, Qp)⌉·s + β}, ∂â/∂β = 0 inside, 1 outside), g with N the features
- * per example. The steps (and β) are set from the first training batch, as the DL4J path does (LSQ
+ * Learned activations ({@link #fakeQuantActivation(SDVariable, QuantSpec, ActivationGradient)}), INT per tensor:
+ * LSQ (signed grid for symmetric specs, unsigned {@code Qn = 0, Qp = 2^b-1} for asymmetric ones), or LSQ with
+ * LSQ+'s learned offset β (Bhalgat et al., CVPRW 2020, "LSQ+", sec. 3.2: {@code â = ⌊clip((a-β)/s, -Qn, Qp)⌉·s + β},
+ * ∂â/∂β = 0 inside, 1 outside), g with N the features per example. The steps (and β) are set from the first training batch, as the DL4J path does (LSQ
  * {@code 2⟨|a|⟩/sqrt(Qp)}, LSQ+ the batch's min-max range); an attached listener does it at the start of the
- * first {@code sd.fit} iteration, or call {@link #initializeActivations}. Observer-based activation ranges are not
- * offered for SameDiff.
+ * first {@code sd.fit} iteration, or call {@link #initializeActivations}.
+ *
+ * <p>Observed activations ({@link #fakeQuantActivation(SDVariable, QuantSpec, ObserverKind, ObserverOptions)}), INT
+ * per tensor, as the DL4J path with {@code QatConfig.observer} and PyTorch's {@code FakeQuantize}: one of the DL4J
+ * path's observers ({@link ObserverKind}: min-max, moving-average min-max, percentile, MSE; parameters and
+ * freeze-after in {@link ObserverOptions}, or {@link ObserverOptions#of} a {@code QatConfig}) takes each training
+ * batch's activation at the start of the iteration, before its forward pass, and core's {@code IntGrid.fitRange}
+ * of its range is the grid that iteration quantizes with (observe, update, quantize: no lag; the extra cost is one
+ * inference pass up to each observed activation per iteration until the observers freeze). The grid lives in graph
+ * constants; {@code sd.output} reads it without updating, and passes the activation unquantized until the first
+ * observation. Backward: the clipped STE ({@code fake_quantize_per_tensor_affine}'s), or the STE.
  *
  * <p>The gradient scale uses {@code sg(s) + (s·g - sg(s·g))} rather than {@code s·g + sg(s - s·g)}: the same
  * gradient, and a forward value that is {@code s} bit for bit, so the fake-quantized values equal what
@@ -295,16 +306,10 @@ public final class SameDiffQat {
      */
     public SDVariable fakeQuantActivation(SDVariable a, QuantSpec spec, ActivationGradient gradient) {
         String name = a.name();
-        if (a.getSameDiff() != sd) {
-            throw new InvalidTensorException("variable '" + name + "' belongs to another SameDiff graph");
-        }
-        if (spec.format() != Format.INT || spec.granularity().kind() != Granularity.Kind.TENSOR) {
-            throw new InvalidSpecException("activation '" + name + "': QAT activation quantization is INT per tensor, not "
-                    + spec.shortName());
-        }
+        checkActivation(a, spec);
         if (gradient != ActivationGradient.LSQ && gradient != ActivationGradient.LSQ_PLUS) {
-            throw new InvalidSpecException("activation '" + name + "': SameDiff QAT learns activation grids (LSQ, LSQ_PLUS); "
-                    + gradient + " needs an observed range, which only the DL4J path (Qat.prepare) has");
+            throw new InvalidSpecException("activation '" + name + "': " + gradient + " needs an observed range: use "
+                    + "fakeQuantActivation(a, spec, ObserverKind, ObserverOptions)");
         }
         if (gradient == ActivationGradient.LSQ_PLUS && spec.symmetric()) {
             throw new InvalidSpecException("activation '" + name + "': LSQ+ learns an offset for asymmetric activations; "
@@ -313,9 +318,6 @@ public final class SameDiffQat {
         if (!SdOps.supported(spec.scaleEncoding())) {
             throw new InvalidSpecException("activation '" + name + "': " + spec.scaleEncoding()
                     + " steps cannot be rounded in the graph; use FP32, FP16 or BF16");
-        }
-        if (activations.containsKey(name)) {
-            throw new InvalidTensorException("activation '" + name + "' is fake-quantized twice; reuse the first output");
         }
         float zero = spec.symmetric() ? 1 << (spec.bits() - 1) : 0;
         float qn = zero;
@@ -340,9 +342,92 @@ public final class SameDiffQat {
         return out;
     }
 
-    /** Whether every activation step has been initialised from data. */
+    /**
+     * {@link #fakeQuantActivation(SDVariable, QuantSpec, ObserverKind, ObserverOptions)} with
+     * {@link ObserverOptions#defaults()} (clipped STE, c = 0.01, 99.99th percentile, 2048 bins, never frozen).
+     */
+    public SDVariable fakeQuantActivation(SDVariable a, QuantSpec spec, ObserverKind observer) {
+        return fakeQuantActivation(a, spec, observer, ObserverOptions.defaults());
+    }
+
+    /**
+     * The activation {@code a} fake-quantized per tensor on the INT grid of an observed range, as the DL4J path's
+     * observed activations and PyTorch's {@code FakeQuantize} with a min-max, moving-average, percentile or MSE
+     * observer: at the start of every {@code sd.fit} iteration (until the observer freezes after
+     * {@code options.freezeAfter()} batches), the attached listener computes {@code a} on that iteration's batch,
+     * the observer takes it, and core's {@code IntGrid.fitRange(min(lo, 0), max(hi, 0))} of its range becomes the
+     * grid the iteration's forward pass quantizes with (observe, update, then quantize: no lag); {@code sd.output}
+     * uses the current grid without updating it, and passes {@code a} unquantized before any observation.
+     * Backward: the clipped STE ({@code ∂â/∂a = 1} where the rounded code lies on the grid, else 0) or the STE.
+     * The grid is held in the scalar graph constants {@code <a>/obs_scale}, {@code <a>/obs_zero} (code space) and
+     * {@code <a>/fq_on}, rewritten in place after each observation.
+     *
+     * @throws InvalidSpecException   for specs other than INT per tensor, or bad observer options
+     * @throws InvalidTensorException if {@code a} is not float32, belongs to another graph or is already quantized
+     */
+    public SDVariable fakeQuantActivation(SDVariable a, QuantSpec spec, ObserverKind observer, ObserverOptions options) {
+        String name = a.name();
+        checkActivation(a, spec);
+        if (a.dataType() != DataType.FLOAT) {
+            throw new InvalidTensorException("activation '" + name + "' is " + a.dataType()
+                    + "; observed activation quantization takes float32");
+        }
+        SdObservedActivation observed = new SdObservedActivation(spec, observer, options);
+        ActivationNode node = new ActivationNode(name, spec, options.gradient(), observed);
+        SDVariable out = sd.identity(name + OUTPUT_SUFFIX, observed.build(sd, a, name));
+        activations.put(name, node);
+        return out;
+    }
+
+    private void checkActivation(SDVariable a, QuantSpec spec) {
+        String name = a.name();
+        if (a.getSameDiff() != sd) {
+            throw new InvalidTensorException("variable '" + name + "' belongs to another SameDiff graph");
+        }
+        if (spec.format() != Format.INT || spec.granularity().kind() != Granularity.Kind.TENSOR) {
+            throw new InvalidSpecException("activation '" + name + "': QAT activation quantization is INT per tensor, not "
+                    + spec.shortName());
+        }
+        if (activations.containsKey(name)) {
+            throw new InvalidTensorException("activation '" + name + "' is fake-quantized twice; reuse the first output");
+        }
+    }
+
+    /**
+     * Whether every activation quantizer has its grid: LSQ steps initialised from data, observers that have seen a
+     * batch.
+     */
     public boolean activationsInitialized() {
         return activations.values().stream().allMatch(n -> n.initialised);
+    }
+
+    /**
+     * What the attached listener does at the start of each training iteration, on its batch: in the order the
+     * quantizers were added (so each sees the activations before it quantized on their updated grids), initialises
+     * the LSQ steps not yet initialised ({@link #initializeActivations}) and feeds the batch's activation to every
+     * observer not yet frozen, updating its grid. Call it yourself to calibrate observers outside {@code sd.fit}.
+     * The activations are computed with {@code sd.output}, i.e. in inference mode (random ops such as dropout draw
+     * their own masks, not the training pass's).
+     *
+     * @throws InvalidTensorException if an activation is not finite
+     */
+    public void observeActivations(Map<String, INDArray> placeholders) {
+        for (ActivationNode n : activations.values()) {
+            if (n.observed == null) {
+                if (!n.initialised) {
+                    initialise(n, placeholders);
+                }
+            } else if (!n.observed.observer.isFrozen()) {
+                n.observed.observe(sd, n.name, sd.output(placeholders, n.name).get(n.name));
+                n.initialised = true;
+            }
+        }
+    }
+
+    /** Whether a training batch has work to do: an LSQ step to initialise or an observer not frozen. */
+    boolean needsBatch() {
+        return activations.values().stream()
+                .anyMatch(n -> n.observed == null ? !n.initialised : !n.observed.observer.isFrozen());
     }
 
     /**
@@ -355,44 +440,50 @@ public final class SameDiffQat {
      */
     public void initializeActivations(Map<String, INDArray> placeholders) {
         for (ActivationNode n : activations.values()) {
-            if (n.initialised) continue;
-            INDArray a = sd.output(placeholders, n.name).get(n.name).castTo(DataType.FLOAT);
-            float step;
-            float offset = 0f;
-            if (n.gradient == ActivationGradient.LSQ_PLUS) {
-                offset = a.minNumber().floatValue();
-                step = (a.maxNumber().floatValue() - offset) / ((1 << n.spec.bits()) - 1);
-            } else {
-                step = (float) (2.0 * org.nd4j.linalg.ops.transforms.Transforms.abs(a, true).meanNumber().doubleValue()
-                        / Math.sqrt(n.qp));
+            if (!n.initialised && n.observed == null) {
+                initialise(n, placeholders);
             }
-            if (!(step > 0f) || !Float.isFinite(step) || !Float.isFinite(offset)) {
-                throw new InvalidTensorException("activation '" + n.name + "': cannot initialise its LSQ step from the batch "
-                        + "(step " + step + ", offset " + offset + "); the activations are not finite or all zero");
-            }
-            sd.getVariable(n.stepVar).getArr().assign(step);
-            if (n.offsetVar != null) {
-                sd.getVariable(n.offsetVar).getArr().assign(offset);
-            }
-            n.initialised = true;
         }
     }
 
+    private void initialise(ActivationNode n, Map<String, INDArray> placeholders) {
+        INDArray a = sd.output(placeholders, n.name).get(n.name).castTo(DataType.FLOAT);
+        float step;
+        float offset = 0f;
+        if (n.gradient == ActivationGradient.LSQ_PLUS) {
+            offset = a.minNumber().floatValue();
+            step = (a.maxNumber().floatValue() - offset) / ((1 << n.spec.bits()) - 1);
+        } else {
+            step = (float) (2.0 * org.nd4j.linalg.ops.transforms.Transforms.abs(a, true).meanNumber().doubleValue()
+                    / Math.sqrt(n.qp));
+        }
+        if (!(step > 0f) || !Float.isFinite(step) || !Float.isFinite(offset)) {
+            throw new InvalidTensorException("activation '" + n.name + "': cannot initialise its LSQ step from the batch "
+                    + "(step " + step + ", offset " + offset + "); the activations are not finite or all zero");
+        }
+        sd.getVariable(n.stepVar).getArr().assign(step);
+        if (n.offsetVar != null) {
+            sd.getVariable(n.offsetVar).getArr().assign(offset);
+        }
+        n.initialised = true;
+    }
+
     /**
-     * Real low-bit weights and learned activation grids:
+     * Real low-bit weights and learned or observed activation grids:
      * <ul>
      * <li>each fake-quantized weight, by its variable name, as a {@code QuantizedTensor} in core's {@code [out, in...]}
      *     layout (an {@code [in, out]} matrix transposed, a YXIO kernel permuted to OIYX), with exactly the scales
      *     the fake quantization used (min-max: core's {@code Quantizer} refits IntGrid from the same weight; LSQ:
      *     the learned steps as the forward pass rounded them);</li>
      * <li>each quantized activation as {@code "<activation>/activation"}: the float triple {@code [scale, zero point,
-     *     offset]} (zero point in code space, {@code 2^(b-1)} when symmetric), as the DL4J path stores it;</li>
+     *     offset]} (zero point in code space, {@code 2^(b-1)} when symmetric), as the DL4J path stores it; for an
+     *     observed activation, the grid the graph currently quantizes with;</li>
      * <li>every other trainable variable (biases...) as a {@code FloatTensor}.</li>
      * </ul>
      * Metadata {@code method=qat} and {@code qat.samediff} (the quantizers, JSON).
      *
-     * @throws QuantizationException if an activation step has not been initialised (train or call
-     *                               {@link #initializeActivations} first)
+     * @throws QuantizationException if an activation step has not been initialised or an observer has seen no
+     *                               batch (train or call {@link #observeActivations} first)
      */
     public QuantizedModel convert() {
         return SameDiffQatConversion.convert(this);
@@ -422,7 +513,7 @@ public final class SameDiffQat {
         List<String> out = new ArrayList<>();
         weights.values().forEach(n -> { if (n.stepVar != null) out.add(n.stepVar); });
         activations.values().forEach(n -> {
-            out.add(n.stepVar);
+            if (n.stepVar != null) out.add(n.stepVar);
             if (n.offsetVar != null) out.add(n.offsetVar);
         });
         return out;
@@ -456,6 +547,8 @@ public final class SameDiffQat {
         String stepVar;
         String storedStepVar;
         String offsetVar;
+        /** The observer and its graph constants; null for LSQ. */
+        final SdObservedActivation observed;
         boolean initialised;
 
         ActivationNode(String name, QuantSpec spec, ActivationGradient gradient, float zero, float qn, float qp) {
@@ -465,6 +558,18 @@ public final class SameDiffQat {
             this.zero = zero;
             this.qn = qn;
             this.qp = qp;
+            this.observed = null;
+        }
+
+        /** An observed activation: its grid changes with the observer. */
+        ActivationNode(String name, QuantSpec spec, ActivationGradient gradient, SdObservedActivation observed) {
+            this.name = name;
+            this.spec = spec;
+            this.gradient = gradient;
+            this.zero = Float.NaN;
+            this.qn = Float.NaN;
+            this.qp = Float.NaN;
+            this.observed = observed;
         }
     }
 }

@@ -41,8 +41,9 @@ final class SameDiffQatConversion {
         }
         for (SameDiffQat.ActivationNode n : qat.activations().values()) {
             if (!n.initialised) {
-                throw new QuantizationException("activation '" + n.name + "': its LSQ step was never initialised; train "
-                        + "with sd.fit (the attached listener initialises it) or call initializeActivations before convert");
+                throw new QuantizationException("activation '" + n.name + "': " + (n.observed == null
+                        ? "its LSQ step was never initialised" : "its observer has seen no batch") + "; train with sd.fit "
+                        + "(the attached listener does it) or call observeActivations before convert");
             }
         }
         Map<String, INDArray> stored = storedSteps(qat);
@@ -70,14 +71,24 @@ final class SameDiffQatConversion {
             }
         }
         for (SameDiffQat.ActivationNode n : qat.activations().values()) {
-            float step = stored.get(n.storedStepVar).getFloat(0);
-            float offset = n.offsetVar == null ? 0f : sd.getVariable(n.offsetVar).getArr().getFloat(0);
-            model.addFloat(n.name + SameDiffQat.ACTIVATION_SUFFIX,
-                    new FloatTensor(new long[] {3}, new float[] {step, n.zero, offset}));
+            float[] triple;
+            if (n.observed != null) { // the grid the graph quantizes with
+                float[] g = n.observed.graphGrid(sd);
+                triple = new float[] {g[0], g[1], 0f};
+            } else {
+                float step = stored.get(n.storedStepVar).getFloat(0);
+                float offset = n.offsetVar == null ? 0f : sd.getVariable(n.offsetVar).getArr().getFloat(0);
+                triple = new float[] {step, n.zero, offset};
+            }
+            model.addFloat(n.name + SameDiffQat.ACTIVATION_SUFFIX, new FloatTensor(new long[] {3}, triple));
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("activation", n.name);
             d.put("spec", n.spec.toJson());
             d.put("gradient", n.gradient.name());
+            if (n.observed != null) {
+                d.put("observer", n.observed.kind.name());
+                d.put("observations", n.observed.observer.observations());
+            }
             described.add(d);
         }
         try {
@@ -92,7 +103,7 @@ final class SameDiffQatConversion {
     private static Map<String, INDArray> storedSteps(SameDiffQat qat) {
         List<String> names = new ArrayList<>();
         qat.weights().values().forEach(n -> { if (n.storedStepVar != null) names.add(n.storedStepVar); });
-        qat.activations().values().forEach(n -> names.add(n.storedStepVar));
+        qat.activations().values().forEach(n -> { if (n.storedStepVar != null) names.add(n.storedStepVar); });
         return names.isEmpty() ? Map.of() : qat.sameDiff().output(Map.of(), names);
     }
 
@@ -152,6 +163,12 @@ final class SameDiffQatConversion {
             if (grid == null || grid.size() != 3) {
                 throw new InvalidTensorException("the model has no [scale, zero, offset] tensor '" + n.name
                         + SameDiffQat.ACTIVATION_SUFFIX + "'");
+            }
+            if (n.observed != null) {
+                out.getVariable(n.observed.scaleVar).getArr().assign(grid.data()[0]);
+                out.getVariable(n.observed.zeroVar).getArr().assign(grid.data()[1]);
+                out.getVariable(n.observed.onVar).getArr().assign(1f);
+                continue;
             }
             out.getVariable(n.stepVar).getArr().assign(grid.data()[0]);
             if (n.offsetVar != null) {

@@ -34,18 +34,18 @@ class SameDiffMnistQatTest {
         MnistDigits digits = MnistDigits.load();
         MnistSplit train = digits.train();
         MnistSplit test = digits.test();
-        INDArray x = train.features().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, TRAIN),
-                org.nd4j.linalg.indexing.NDArrayIndex.all()).dup();
-        INDArray y = train.oneHotLabels().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, TRAIN),
-                org.nd4j.linalg.indexing.NDArrayIndex.all()).dup();
+        INDArray x = firstRows(train.features());
+        INDArray y = firstRows(train.oneHotLabels());
 
         long t0 = System.nanoTime();
-        SameDiff fp32 = mlp(null);
+        SameDiff fp32 = mlp(null, null, null);
         fit(fp32, x, y);
         double fp32Accuracy = accuracy(fp32, test);
         long t1 = System.nanoTime();
 
-        SameDiff qatGraph = mlp(SameDiffQat::of);
+        QuantSpec uint8 = QuantSpec.integer(8, false, Granularity.perTensor());
+        SameDiff qatGraph = mlp(SameDiffQat::of, WeightGradient.LSQ,
+                (qat, h) -> qat.fakeQuantActivation(h, uint8, ActivationGradient.LSQ));
         SameDiffQat qat = SameDiffQat.of(qatGraph);
         assertThat(qat.activationsInitialized()).isFalse();
         fit(qatGraph, x, y);
@@ -71,12 +71,20 @@ class SameDiffMnistQatTest {
         assertThat(model.storedBytes()).isLessThan(model.fp32Bytes() / 6);
     }
 
-    /** The MLP; with a QAT builder, int4 LSQ weights and a uint8 LSQ activation. */
-    private static SameDiff mlp(java.util.function.Function<SameDiff, SameDiffQat> qatOf) {
+    /** The first {@value #TRAIN} rows. */
+    static INDArray firstRows(INDArray a) {
+        return a.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, TRAIN), org.nd4j.linalg.indexing.NDArrayIndex.all()).dup();
+    }
+
+    /**
+     * The MLP; with a QAT builder, int4 per-channel weights trained with {@code weights} (null: float weights) and
+     * the hidden ReLU output "h" fake-quantized by {@code activation}.
+     */
+    static SameDiff mlp(java.util.function.Function<SameDiff, SameDiffQat> qatOf, WeightGradient weights,
+                        java.util.function.BiFunction<SameDiffQat, SDVariable, SDVariable> activation) {
         SameDiff sd = SameDiff.create();
         SameDiffQat qat = qatOf == null ? null : qatOf.apply(sd);
         QuantSpec int4 = QuantSpec.integer(4, true, Granularity.perChannel());
-        QuantSpec uint8 = QuantSpec.integer(8, false, Granularity.perTensor());
         Nd4j.getRandom().setSeed(42);
         SDVariable in = sd.placeHolder("in", DataType.FLOAT, -1, MnistDigits.PIXELS);
         SDVariable label = sd.placeHolder("label", DataType.FLOAT, -1, MnistDigits.CLASSES);
@@ -84,26 +92,26 @@ class SameDiffMnistQatTest {
         SDVariable b0 = sd.var("b0", Nd4j.zeros(DataType.FLOAT, 1, HIDDEN));
         SDVariable w1 = sd.var("w1", Nd4j.randn(DataType.FLOAT, HIDDEN, MnistDigits.CLASSES).muli(Math.sqrt(1.0 / HIDDEN)));
         SDVariable b1 = sd.var("b1", Nd4j.zeros(DataType.FLOAT, 1, MnistDigits.CLASSES));
-        SDVariable h = sd.nn().relu("h", in.mmul(qat == null ? w0 : qat.fakeQuantWeight(w0, int4, WeightGradient.LSQ)).add(b0), 0);
+        SDVariable h = sd.nn().relu("h", in.mmul(qat == null || weights == null ? w0 : qat.fakeQuantWeight(w0, int4, weights)).add(b0), 0);
         if (qat != null) {
-            h = qat.fakeQuantActivation(h, uint8, ActivationGradient.LSQ);
+            h = activation.apply(qat, h);
         }
-        SDVariable logits = sd.identity("logits", h.mmul(qat == null ? w1 : qat.fakeQuantWeight(w1, int4, WeightGradient.LSQ)).add(b1));
+        SDVariable logits = sd.identity("logits", h.mmul(qat == null || weights == null ? w1 : qat.fakeQuantWeight(w1, int4, weights)).add(b1));
         sd.loss().softmaxCrossEntropy("loss", label, logits, null);
         sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(3e-3))
                 .dataSetFeatureMapping("in").dataSetLabelMapping("label").build());
         return sd;
     }
 
-    private static void fit(SameDiff sd, INDArray x, INDArray y) {
+    static void fit(SameDiff sd, INDArray x, INDArray y) {
         sd.fit(new org.quant4j.model.data.ArrayDataSetIterator(x, y, 100, 7L), 2);
     }
 
-    private static INDArray logits(SameDiff sd, INDArray features) {
+    static INDArray logits(SameDiff sd, INDArray features) {
         return sd.output(Map.of("in", features), "logits").get("logits");
     }
 
-    private static double accuracy(SameDiff sd, MnistSplit test) {
+    static double accuracy(SameDiff sd, MnistSplit test) {
         int[] predicted = logits(sd, test.features()).argMax(1).toIntVector();
         int[] labels = test.labels();
         int correct = 0;
