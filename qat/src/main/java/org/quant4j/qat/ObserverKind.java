@@ -20,12 +20,22 @@ public enum ObserverKind {
 
     /** The observer of an activation quantized with {@code config}'s activation spec. */
     RangeObserver create(QatConfig config) {
-        int freezeAfter = config.freezeObserversAfter();
+        return create(config.averagingConstant(), config.percentile(), config.histogramBins(),
+                config.freezeObserversAfter(), this == MSE ? IntGrid.of(config.activations()) : null);
+    }
+
+    /**
+     * The observer of this kind with explicit parameters (those of {@link QatConfig}; SameDiff QAT passes its own).
+     *
+     * @param grid the activation grid, which {@link #MSE} fits its range to (the other kinds ignore it)
+     */
+    public RangeObserver create(float averagingConstant, double percentile, int histogramBins, int freezeAfter,
+                                IntGrid grid) {
         return switch (this) {
             case MIN_MAX -> new MinMaxObserver(freezeAfter);
-            case MOVING_AVERAGE_MIN_MAX -> new MovingAverageMinMaxObserver(config.averagingConstant(), freezeAfter);
-            case PERCENTILE -> new PercentileObserver(config.percentile(), config.histogramBins(), freezeAfter);
-            case MSE -> new MseObserver(IntGrid.of(config.activations()), config.histogramBins(), freezeAfter);
+            case MOVING_AVERAGE_MIN_MAX -> new MovingAverageMinMaxObserver(averagingConstant, freezeAfter);
+            case PERCENTILE -> new PercentileObserver(percentile, histogramBins, freezeAfter);
+            case MSE -> new MseObserver(grid, histogramBins, freezeAfter);
         };
     }
 }

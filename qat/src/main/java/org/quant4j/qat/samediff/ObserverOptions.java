@@ -1,10 +1,6 @@
 package org.quant4j.qat.samediff;
 
 import java.util.Objects;
-import org.quant4j.calibration.observer.MinMaxObserver;
-import org.quant4j.calibration.observer.MovingAverageMinMaxObserver;
-import org.quant4j.calibration.observer.MseObserver;
-import org.quant4j.calibration.observer.PercentileObserver;
 import org.quant4j.calibration.observer.RangeObserver;
 import org.quant4j.core.InvalidSpecException;
 import org.quant4j.core.formats.IntGrid;
@@ -67,12 +63,7 @@ public record ObserverOptions(ActivationGradient gradient, float averagingConsta
     /** The observer the DL4J path creates for {@code kind} ({@code ObserverKind.create}) on {@code grid}. */
     RangeObserver create(ObserverKind kind, IntGrid grid) {
         try {
-            return switch (kind) {
-                case MIN_MAX -> new MinMaxObserver(freezeAfter);
-                case MOVING_AVERAGE_MIN_MAX -> new MovingAverageMinMaxObserver(averagingConstant, freezeAfter);
-                case PERCENTILE -> new PercentileObserver(percentile, histogramBins, freezeAfter);
-                case MSE -> new MseObserver(grid, histogramBins, freezeAfter);
-            };
+            return kind.create(averagingConstant, percentile, histogramBins, freezeAfter, grid);
         } catch (IllegalArgumentException e) {
             throw new InvalidSpecException(kind + " observer: " + e.getMessage());
         }
