@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.File;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -27,6 +28,8 @@ import org.deeplearning4j.optimize.listeners.CheckpointListener;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -40,6 +43,7 @@ import org.quant4j.core.Granularity;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.QuantizedTensor;
+import org.quant4j.core.TernaryScale;
 
 /**
  * Prepared networks through DL4J's own {@code ModelSerializer} and {@code CheckpointListener}: the restored network
@@ -66,6 +70,14 @@ class QatCheckpointTest {
         return new NeuralNetConfiguration.Builder().seed(5).updater(new Adam(1e-2)).weightInit(WeightInit.XAVIER).list()
                 .layer(new DenseLayer.Builder().nIn(8).nOut(16).activation(Activation.RELU).build())
                 .layer(new DenseLayer.Builder().nOut(12).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build())
+                .build();
+    }
+
+    /** Layers 64 wide, for the formats with blocks of 32 and 64 (MXFP4, NF4). */
+    static MultiLayerConfiguration wide() {
+        return new NeuralNetConfiguration.Builder().seed(6).updater(new Adam(1e-2)).weightInit(WeightInit.XAVIER).list()
+                .layer(new DenseLayer.Builder().nIn(64).nOut(64).activation(Activation.RELU).build())
                 .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build())
                 .build();
     }
@@ -100,6 +112,12 @@ class QatCheckpointTest {
         Nd4j.getRandom().setSeed(11);
         INDArray x = Nd4j.rand(DataType.FLOAT, 48, 8).subi(0.5).muli(3);
         return new DataSet(x, labels(x.getColumn(0).add(x.getColumn(3))));
+    }
+
+    static DataSet wideData() {
+        Nd4j.getRandom().setSeed(14);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 48, 64).subi(0.5).muli(3);
+        return new DataSet(x, labels(x.getColumn(0).add(x.getColumn(33))));
     }
 
     static DataSet imageData() {
@@ -202,6 +220,25 @@ class QatCheckpointTest {
     void percentileObserverKeepsItsHistogram(@TempDir Path dir) throws Exception {
         DataSet data = denseData();
         roundTripMln(prepared(dense(), PERCENTILE, data), data, dir, true);
+    }
+
+    /** Every weight format the DL4J path trains (codec fake quantizers, TWN ternary, grouped INT) and the two other observers. */
+    static Stream<QatConfig> otherQuantizers() {
+        QuantSpec grouped = QuantSpec.builder().bits(3).asymmetric().groupSize(16).build();
+        return Stream.of(
+                QatConfig.builder().weights(QuantSpec.nf4(false)).activations(A8).observer(ObserverKind.MIN_MAX).build(),
+                QatConfig.builder().weights(QuantSpec.fp8E4M3()).activations(A8).observer(ObserverKind.MSE)
+                        .histogramBins(64).build(),
+                QatConfig.builder().weights(QuantSpec.mxfp4()).build(),
+                QatConfig.builder().weights(QuantSpec.ternary()).ternaryScale(TernaryScale.TWN).activations(A8).build(),
+                QatConfig.builder().weights(grouped).activations(A8).freezeObserversAfter(BEFORE + 1).build());
+    }
+
+    @ParameterizedTest
+    @MethodSource("otherQuantizers")
+    void otherFormatsAndObserversRoundTripAndResume(QatConfig config, @TempDir Path dir) throws Exception {
+        DataSet data = wideData();
+        roundTripMln(prepared(wide(), config, data), data, dir, true);
     }
 
     @Test
