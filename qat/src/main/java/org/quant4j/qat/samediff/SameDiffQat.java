@@ -120,6 +120,12 @@ public final class SameDiffQat {
     public static QuantizedModel convert(SameDiff sd) {
         SameDiffQat qat = attached(sd);
         if (qat == null || (qat.weights.isEmpty() && qat.activations.isEmpty())) {
+            List<String> orphans = sd.variableMap().keySet().stream().filter(n -> n.endsWith(OUTPUT_SUFFIX)).toList();
+            if (!orphans.isEmpty()) {
+                throw new QuantizationException("the SameDiff graph has fake-quant nodes " + orphans + " but no SameDiffQat"
+                        + " attached: its quantizers' state lives in the SameDiffQat that built them and is not saved"
+                        + " with the graph (sd.save); convert with that instance before saving");
+            }
             throw new QuantizationException("the SameDiff graph holds no fake quantizer: build it with "
                     + "SameDiffQat.of(sd).fakeQuantWeight/fakeQuantActivation before converting");
         }

@@ -3,12 +3,15 @@ package org.quant4j.qat.samediff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.File;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.deeplearning4j.datasets.iterator.ExistingDataSetIterator;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Operation;
@@ -22,9 +25,6 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.quant4j.calibration.observer.MinMaxObserver;
-import org.quant4j.calibration.observer.MovingAverageMinMaxObserver;
-import org.quant4j.calibration.observer.MseObserver;
-import org.quant4j.calibration.observer.PercentileObserver;
 import org.quant4j.calibration.observer.RangeObserver;
 import org.quant4j.core.Granularity;
 import org.quant4j.core.NumberEncoding;
@@ -193,6 +193,25 @@ class SameDiffObserverQatTest {
     }
 
     /**
+     * {@code sd.save} keeps the fake-quant ops and the last observed grid (same outputs after loading), but the
+     * quantizers' state stays with the SameDiffQat: converting the loaded graph is refused with the cause named.
+     */
+    @Test
+    void aSavedGraphKeepsItsGridButConvertAsksForTheOriginalInstance(@TempDir Path dir) {
+        List<DataSet> batches = batches(3, 6);
+        SameDiff sd = regression(UINT8, ObserverKind.MIN_MAX, ObserverOptions.defaults());
+        sd.fit(new ExistingDataSetIterator(batches), 1);
+        File file = dir.resolve("graph.fb").toFile();
+        sd.save(file, false);
+        SameDiff loaded = SameDiff.load(file, false);
+        INDArray probe = batches(1, 8).get(0).getFeatures().mul(1.7);
+        INDArray want = sd.output(Map.of("in", probe), "out").get("out");
+        assertThat(loaded.output(Map.of("in", probe), "out").get("out")).isEqualTo(want);
+        assertThatThrownBy(() -> SameDiffQat.convert(loaded)).isInstanceOf(QuantizationException.class)
+                .hasMessageContaining("a" + SameDiffQat.OUTPUT_SUFFIX).hasMessageContaining("sd.save");
+    }
+
+    /**
      * SameDiffMnistQatTest's MLP 784-128-10 (2,000 digits, 2 epochs, Adam 3e-3, batch 100) with the hidden ReLU
      * output on an observed uint8 grid (moving-average min-max, PyTorch's default QAT activation observer, frozen
      * after 30 of the 40 iterations; float weights, so that the test measures the activation quantizer and stays
@@ -324,13 +343,7 @@ class SameDiffObserverQatTest {
 
     /** The observer the DL4J path's {@code ObserverKind.create(config)} builds. */
     private static RangeObserver dl4jObserver(ObserverKind kind, QatConfig c, IntGrid grid) {
-        int f = c.freezeObserversAfter();
-        return switch (kind) {
-            case MIN_MAX -> new MinMaxObserver(f);
-            case MOVING_AVERAGE_MIN_MAX -> new MovingAverageMinMaxObserver(c.averagingConstant(), f);
-            case PERCENTILE -> new PercentileObserver(c.percentile(), c.histogramBins(), f);
-            case MSE -> new MseObserver(grid, c.histogramBins(), f);
-        };
+        return kind.create(c.averagingConstant(), c.percentile(), c.histogramBins(), c.freezeObserversAfter(), grid);
     }
 
     private static float[] fakeQuantize(IntGrid grid, INDArray x, IntGrid.Params p) {
