@@ -6,7 +6,8 @@ import java.util.Locale;
  * The ggml tensor types a GGUF file can hold: the numeric ids of {@code enum ggml_type} in ggml's
  * {@code ggml.h}, with the block size (elements per block) and bytes per block of
  * {@code GGML_QUANT_SIZES} in llama.cpp's {@code gguf-py/gguf/constants.py} (Q8_1 as {@code sizeof(block_q8_1)} of
- * {@code ggml-common.h}, two fp16 then 32 int8). Every type is known to
+ * {@code ggml-common.h}, two fp16 then 32 int8: 36 bytes, where gguf-py 0.19 still lists 40 from the old fp32
+ * fields; Q8_1 is never stored in model files). Every type is known to
  * the reader (so it can size and locate any tensor of a llama.cpp file); only
  * {@link #hasCodec() F32, F16, Q8_0, Q4_0 and Q4_1} can be quantized and dequantized here
  * ({@link GgmlQuants}).
