@@ -14,13 +14,13 @@ import org.quant4j.core.io.gguf.GgmlType;
 import org.quant4j.core.io.gguf.GgufExport;
 
 /**
- * {@code quant4j export --in model.q4j --out model.gguf [--requantize q8_0|q4_0|q4_1|f16|f32]}: writes a
+ * {@code quant4j export --in model.q4j --out model.gguf [--requantize q8_0|q5_0|q5_1|q4_0|q4_1|f16|f32]}: writes a
  * quant4j model file as GGUF ({@link GgufExport}). Tensors whose grid is a ggml type are converted exactly;
  * the others are refused unless {@code --requantize} names the type to re-quantize them into.
  */
 final class ExportCommand implements Command {
-    private static final List<GgmlType> REQUANTIZE = List.of(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1,
-            GgmlType.F16, GgmlType.F32);
+    private static final List<GgmlType> REQUANTIZE = List.of(GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q5_1,
+            GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.F16, GgmlType.F32);
 
     @Override
     public String name() {
@@ -29,7 +29,7 @@ final class ExportCommand implements Command {
 
     @Override
     public String summary() {
-        return "write a quant4j model file as GGUF (exact Q8_0/Q4_0/Q4_1 where the grids match)";
+        return "write a quant4j model file as GGUF (exact Q8_0/Q5_x/Q4_x where the grids match)";
     }
 
     @Override
@@ -41,7 +41,7 @@ final class ExportCommand implements Command {
                 .desc("the GGUF file to write (replaced atomically)").build());
         o.addOption(Option.builder().longOpt("requantize").hasArg().argName("TYPE")
                 .desc("re-quantize tensors without an exact GGUF type from their dequantized values into TYPE:"
-                        + " q8_0, q4_0, q4_1, f16 or f32 (default: refuse them)").build());
+                        + " q8_0, q5_0, q5_1, q4_0, q4_1, f16 or f32 (default: refuse them)").build());
         o.addOption(Option.builder().longOpt("arch").hasArg().argName("NAME")
                 .desc("general.architecture (default quant4j)").build());
         o.addOption(Option.builder().longOpt("name").hasArg().argName("NAME")
@@ -83,6 +83,6 @@ final class ExportCommand implements Command {
                 return t;
             }
         }
-        throw new UsageException("--requantize must be one of q8_0, q4_0, q4_1, f16, f32, got '" + value + "'");
+        throw new UsageException("--requantize must be one of q8_0, q5_0, q5_1, q4_0, q4_1, f16, f32, got '" + value + "'");
     }
 }

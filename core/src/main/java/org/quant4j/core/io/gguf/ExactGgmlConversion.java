@@ -19,7 +19,10 @@ import org.quant4j.core.QuantizedTensor;
  *       and {@code j+16} high in byte {@code j});</li>
  *   <li>INT4 asymmetric, groups of 32 → Q4_1: value {@code (c - z)·s} as {@code x = q·d + m} with
  *       {@code d = s}, {@code m = -(z·s)}, accepted only if every block's {@code m} is an fp16 value and
- *       {@code q·d + m} equals {@code (q - z)·s} in float for all 16 codes.</li>
+ *       {@code q·d + m} equals {@code (q - z)·s} in float for all 16 codes ({@code q·d} is exact, so a fused
+ *       multiply-add in ggml's dequantization gives the same);</li>
+ *   <li>INT5 symmetric / asymmetric, groups of 32 → Q5_0 ({@code (c - 16)·s}) / Q5_1 (as Q4_1, 32 codes):
+ *       the low four bits of each code as Q4's nibbles, bit 4 in the block's {@code qh} word.</li>
  * </ul>
  * Every block's scale must itself be an fp16 value (always so with FP16 scale encoding). Groups must be
  * consecutive (no GPTQ group index), there must be no second-level scale, and the innermost dimension
@@ -43,16 +46,18 @@ final class ExactGgmlConversion {
         }
         Granularity g = spec.granularity();
         if (g.kind() != Granularity.Kind.GROUP || g.groupSize() != 32) {
-            return no("ggml's Q8_0/Q4_0/Q4_1 blocks are groups of 32, the tensor has " + g + " scales");
+            return no("ggml's Q8_0/Q5_x/Q4_x blocks are groups of 32, the tensor has " + g + " scales");
         }
         GgmlType type;
         if (spec.bits() == 8 && spec.symmetric()) {
             type = GgmlType.Q8_0;
         } else if (spec.bits() == 4) {
             type = spec.symmetric() ? GgmlType.Q4_0 : GgmlType.Q4_1;
+        } else if (spec.bits() == 5) {
+            type = spec.symmetric() ? GgmlType.Q5_0 : GgmlType.Q5_1;
         } else {
             return no("int" + spec.bits() + (spec.symmetric() ? " symmetric" : " asymmetric") + " has no exact ggml"
-                    + " type (Q8_0 is int8 symmetric, Q4_0 int4 symmetric, Q4_1 int4 asymmetric)");
+                    + " type (Q8_0 is int8 symmetric, Q5_0/Q4_0 int5/int4 symmetric, Q5_1/Q4_1 int5/int4 asymmetric)");
         }
         if (t.hasGroupIndex()) {
             return no("it has a group index (act-order groups are not consecutive columns)");
@@ -80,28 +85,34 @@ final class ExactGgmlConversion {
             int o = b * per;
             int c = b * 32;
             GgmlQuants.putF16(out, o, s[b]);
-            switch (type) {
-                case Q8_0 -> {
-                    for (int j = 0; j < 32; j++) out[o + 2 + j] = (byte) ((codes[c + j] & 0xFF) - 128);
-                }
-                case Q4_0 -> packNibbles(codes, c, out, o + 2);
-                default -> {
-                    float z = t.zeros().values()[b];
-                    float m = -(z * s[b]);
-                    if (!isFp16(m)) {
-                        return no("block " + b + " has m = -zero·scale = " + m + " (zero " + z + ", scale " + s[b]
-                                + "), not an fp16 value");
-                    }
-                    for (int q = 0; q < 16; q++) {
-                        if (Float.floatToIntBits(q * s[b] + m) != Float.floatToIntBits((q - z) * s[b])) {
-                            return no("in block " + b + ", code " + q + " gives " + (q * s[b] + m) + " as q·d + m but "
-                                    + (q - z) * s[b] + " as (q - zero)·scale");
-                        }
-                    }
-                    GgmlQuants.putF16(out, o + 2, m);
-                    packNibbles(codes, c, out, o + 4);
-                }
+            if (type == GgmlType.Q8_0) {
+                for (int j = 0; j < 32; j++) out[o + 2 + j] = (byte) ((codes[c + j] & 0xFF) - 128);
+                continue;
             }
+            int quants = o + 2;
+            if (type == GgmlType.Q4_1 || type == GgmlType.Q5_1) {
+                float z = t.zeros().values()[b];
+                float m = -(z * s[b]);
+                if (!isFp16(m)) {
+                    return no("block " + b + " has m = -zero·scale = " + m + " (zero " + z + ", scale " + s[b]
+                            + "), not an fp16 value");
+                }
+                for (int q = 0; q < 1 << spec.bits(); q++) {
+                    if (Float.floatToIntBits(q * s[b] + m) != Float.floatToIntBits((q - z) * s[b])) {
+                        return no("in block " + b + ", code " + q + " gives " + (q * s[b] + m) + " as q·d + m but "
+                                + (q - z) * s[b] + " as (q - zero)·scale");
+                    }
+                }
+                GgmlQuants.putF16(out, o + 2, m);
+                quants = o + 4;
+            }
+            if (spec.bits() == 5) {
+                int qh = 0;
+                for (int j = 0; j < 32; j++) qh |= (codes[c + j] >>> 4 & 1) << j;
+                GgmlQuants.putI32(out, quants, qh);
+                quants += 4;
+            }
+            packNibbles(codes, c, out, quants);
         }
         return new Result(type, out, null);
     }

@@ -21,8 +21,8 @@ import org.quant4j.core.QuantizedTensor;
  * Exports a {@link QuantizedModel} to a GGUF file, and reads the floats back.
  *
  * <p>Each quantized tensor is converted {@linkplain ExactGgmlConversion exactly} where its grid is a ggml
- * block type (INT8 symmetric g32 → Q8_0, INT4 symmetric g32 → Q4_0, INT4 asymmetric g32 → Q4_1 when
- * {@code m = -zero·scale} is an fp16 value), so the file dequantizes bit for bit as
+ * block type (INT8 symmetric g32 → Q8_0, INT5/INT4 symmetric g32 → Q5_0/Q4_0, INT5/INT4 asymmetric g32 →
+ * Q5_1/Q4_1 when every block's {@code m = -zero·scale} is an fp16 value), so the file dequantizes bit for bit as
  * {@link QuantizedTensor#dequantizeToArray()}. Any other tensor (other bits or group sizes, NF4, FP8,
  * FP4, ternary, CLAQ) is re-quantized from its dequantized floats only when the caller names a type with
  * {@link Options#requantize}; otherwise the export is refused with an {@link InvalidSpecException} naming
@@ -68,7 +68,7 @@ public final class GgufExport {
 
         /**
          * Re-quantizes every quantized or CLAQ tensor without an exact conversion from its dequantized floats
-         * into {@code type} (Q8_0, Q4_0, Q4_1 with ggml's reference rounding; F16; or F32, which keeps the
+         * into {@code type} (Q8_0, Q5_0, Q5_1, Q4_0, Q4_1 with ggml's reference rounding; F16; or F32, which keeps the
          * dequantized floats exactly).
          */
         public Options requantize(GgmlType type) {
@@ -100,7 +100,7 @@ public final class GgufExport {
 
         private static GgmlType codecType(GgmlType type) {
             if (!Objects.requireNonNull(type, "type").hasCodec()) {
-                throw new InvalidSpecException("GGUF export can write F32, F16, Q8_0, Q4_0 and Q4_1, not " + type);
+                throw new InvalidSpecException("GGUF export can write F32, F16, Q8_0, Q5_0, Q5_1, Q4_0 and Q4_1, not " + type);
             }
             return type;
         }
@@ -202,7 +202,7 @@ public final class GgufExport {
         if (options.requantize == null) {
             throw new InvalidSpecException("tensor '" + name + "' (" + spec + ", shape " + Arrays.toString(shape)
                     + ") has no exact GGUF type: " + reason + ". Re-quantize it explicitly with"
-                    + " GgufExport.Options.requantize(GgmlType.Q8_0 | Q4_0 | Q4_1 | F16 | F32)");
+                    + " GgufExport.Options.requantize(GgmlType.Q8_0 | Q5_0 | Q5_1 | Q4_0 | Q4_1 | F16 | F32)");
         }
         return options.requantize;
     }

@@ -190,6 +190,100 @@ class GgmlQuantsTest {
     }
 
     @Test
+    void q5_0BlockLayoutByHand() {
+        float[] x = new float[32];
+        x[0] = -16f;   // largest magnitude: d = 1, code 0
+        x[16] = 15f;   // code 31: low nibble 15, bit 4 in qh bit 16
+        x[1] = 3.4f;   // trunc(19.9) = 19 = 0b10011
+        x[17] = -2.5f; // trunc(14.0) = 14
+        byte[] out = new byte[22];               // zeros: trunc(16.5) = 16 = 0b10000
+        GgmlQuants.quantizeQ5_0(x, 0, out, 0);
+        byte[] expected = new byte[22];
+        // qh: bit 4 set for every element but 0 (code 0) and 17 (code 14): 0xFFFDFFFE, little endian
+        System.arraycopy(bytes(0x00, 0x3C, 0xFE, 0xFF, 0xFD, 0xFF, 0xF0, 0xE3), 0, expected, 0, 8);
+        assertThat(out).containsExactly(expected);
+        float[] y = new float[32];
+        GgmlQuants.dequantizeQ5_0(out, 0, y, 0);
+        assertThat(new float[] {y[0], y[16], y[1], y[17], y[2], y[31]}).containsExactly(-16f, 15f, 3f, -2f, 0f, 0f);
+    }
+
+    @Test
+    void q5_1BlockLayoutByHand() {
+        float[] x = new float[32];
+        x[0] = -1f;   // min: m = -1, code 0
+        x[16] = 30f;  // max: d = 31 / 31 = 1, code 31
+        x[1] = 0.4f;  // trunc(1.4 + 0.5) = 1
+        byte[] out = new byte[24];
+        GgmlQuants.quantizeQ5_1(x, 0, out, 0);
+        byte[] expected = new byte[24];
+        java.util.Arrays.fill(expected, (byte) 0x11); // zeros: code 1
+        System.arraycopy(bytes(0x00, 0x3C, 0x00, 0xBC, 0x00, 0x00, 0x01, 0x00, 0xF0), 0, expected, 0, 9);
+        assertThat(out).containsExactly(expected);
+        float[] y = new float[32];
+        GgmlQuants.dequantizeQ5_1(out, 0, y, 0);
+        assertThat(new float[] {y[0], y[16], y[1], y[2]}).containsExactly(-1f, 30f, 0f, 0f);
+    }
+
+    @Property(tries = 300)
+    void q5_0ErrorIsHalfAStepExceptTheClippedSide(@ForAll long seed) {
+        float[] x = block(new Random(seed));
+        float[] y = roundTrip(GgmlType.Q5_0, x);
+        float amax = 0;
+        float max = 0;
+        for (float v : x) {
+            if (amax < Math.abs(v)) { amax = Math.abs(v); max = v; }
+        }
+        float d = max / -16f;
+        float d16 = Half.toFloat(Half.fromFloat(d));
+        double slack = 16 * Math.abs(d - d16) + 4 * Math.ulp(amax);
+        for (int j = 0; j < 32; j++) {
+            boolean clipped = d != 0 && x[j] / d > 15.5f;
+            double bound = (clipped ? Math.abs(d) : Math.abs(d) / 2.0) + slack;
+            assertThat((double) Math.abs(x[j] - y[j])).as("element %d", j).isLessThanOrEqualTo(bound);
+        }
+    }
+
+    @Property(tries = 300)
+    void q5_1ErrorIsHalfAStep(@ForAll long seed) {
+        float[] x = block(new Random(seed));
+        float[] y = roundTrip(GgmlType.Q5_1, x);
+        float min = Float.MAX_VALUE;
+        float max = -Float.MAX_VALUE;
+        for (float v : x) { min = Math.min(min, v); max = Math.max(max, v); }
+        float d = (max - min) / 31f;
+        float d16 = Half.toFloat(Half.fromFloat(d));
+        float m16 = Half.toFloat(Half.fromFloat(min));
+        double bound = d / 2.0 + 31 * Math.abs(d - d16) + Math.abs(min - m16) + 8 * Math.ulp(Math.max(-min, max));
+        for (int j = 0; j < 32; j++) {
+            assertThat((double) Math.abs(x[j] - y[j])).as("element %d", j).isLessThanOrEqualTo(bound);
+        }
+    }
+
+    @Property(tries = 300)
+    void q5_0IsExactOnItsGrid(@ForAll long seed) {
+        Random rnd = new Random(seed);
+        float d = fp16Scale(rnd);
+        float[] x = new float[32];
+        for (int j = 0; j < 32; j++) x[j] = (rnd.nextInt(32) - 16) * d;
+        x[rnd.nextInt(32)] = -16 * d;
+        assertThat(roundTrip(GgmlType.Q5_0, x)).containsExactly(x);
+    }
+
+    @Property(tries = 300)
+    void q5_1IsExactOnItsGrid(@ForAll long seed, @ForAll @IntRange(min = 0, max = 31) int zero) {
+        Random rnd = new Random(seed);
+        float d = fp16Scale(rnd);
+        float m = -zero * d;
+        Assume.that(Half.toFloat(Half.fromFloat(m)) == m);
+        float[] x = new float[32];
+        for (int j = 0; j < 32; j++) x[j] = (rnd.nextInt(32) - zero) * d;
+        int low = rnd.nextInt(32);
+        x[low] = m;
+        x[(low + 1 + rnd.nextInt(31)) % 32] = (31 - zero) * d;
+        assertThat(roundTrip(GgmlType.Q5_1, x)).containsExactly(x);
+    }
+
+    @Test
     void f16AndF32RoundTrip() {
         float[] x = {1f, -2.5f, 65504f, 1e-7f, 0.1f, -0f};
         assertThat(roundTrip(GgmlType.F32, x)).containsExactly(x);
@@ -218,9 +312,9 @@ class GgmlQuantsTest {
     @Test
     void zeroBlocksDequantizeToZero() {
         float[] x = new float[32];
-        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1}) {
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_0, GgmlType.Q4_1}) {
             for (float v : roundTrip(t, x)) {
-                assertThat(v == 0f).as("%s gives %s", t, v).isTrue(); // Q4_0 gives -0: d = 0 / -8 = -0, as in ggml
+                assertThat(v == 0f).as("%s gives %s", t, v).isTrue(); // Q4_0/Q5_0 give -0: d = 0 / -8 = -0, as in ggml
             }
         }
     }

@@ -46,6 +46,8 @@ class GgufExportTest {
     private static final QuantSpec INT8_G32 = QuantSpec.builder().bits(8).groupSize(32).build();
     private static final QuantSpec INT4_G32 = QuantSpec.builder().bits(4).groupSize(32).build();
     private static final QuantSpec INT4_ASYM_G32 = QuantSpec.builder().bits(4).asymmetric().groupSize(32).build();
+    private static final QuantSpec INT5_G32 = QuantSpec.builder().bits(5).groupSize(32).build();
+    private static final QuantSpec INT5_ASYM_G32 = QuantSpec.builder().bits(5).asymmetric().groupSize(32).build();
 
     /** Exactly convertible tensors: int8 and int4 symmetric g32, int4 asymmetric g32 with zero points 0, a bias. */
     private static QuantizedModel exactModel() {
@@ -53,6 +55,8 @@ class GgufExportTest {
                 .addQuantized("blk.0.ffn_up.weight", q(1, 64, 96, INT8_G32, false))
                 .addQuantized("blk.0.ffn_down.weight", q(2, 96, 64, INT4_G32, false))
                 .addQuantized("blk.0.attn_q.weight", q(3, 32, 64, INT4_ASYM_G32, true))
+                .addQuantized("blk.0.attn_k.weight", q(21, 32, 64, INT5_G32, false))
+                .addQuantized("blk.0.attn_v.weight", q(22, 32, 96, INT5_ASYM_G32, true))
                 .addFloat("blk.0.ffn_up.bias", new FloatTensor(new long[] {64}, gaussian(4, 64, false)))
                 .build();
     }
@@ -71,13 +75,14 @@ class GgufExportTest {
         Path file = dir.resolve("exact.gguf");
         List<GgufExport.Entry> entries = GgufExport.write(model, file, GgufExport.Options.defaults());
         assertThat(entries).extracting(GgufExport.Entry::type)
-                .containsExactly(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.F32);
+                .containsExactly(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.F32);
         assertThat(entries).extracting(GgufExport.Entry::conversion).containsExactly(GgufExport.Conversion.EXACT,
-                GgufExport.Conversion.EXACT, GgufExport.Conversion.EXACT, GgufExport.Conversion.FLOAT);
+                GgufExport.Conversion.EXACT, GgufExport.Conversion.EXACT, GgufExport.Conversion.EXACT,
+                GgufExport.Conversion.EXACT, GgufExport.Conversion.FLOAT);
 
         Map<String, FloatTensor> back = GgufExport.read(file);
         assertThat(back.keySet()).containsExactly("blk.0.ffn_up.weight", "blk.0.ffn_down.weight",
-                "blk.0.attn_q.weight", "blk.0.ffn_up.bias");
+                "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight", "blk.0.ffn_up.bias");
         for (Map.Entry<String, QuantizedTensor> e : model.quantizedTensors().entrySet()) {
             FloatTensor f = back.get(e.getKey());
             assertThat(f.shape()).isEqualTo(e.getValue().shape());
@@ -90,11 +95,11 @@ class GgufExportTest {
         assertThat(g.tensor("blk.0.ffn_up.weight").ne()).containsExactly(96, 64); // [out, in] -> ne = [in, out]
         assertThat(g.metadata().get("general.architecture").asString()).isEqualTo("quant4j");
         assertThat(g.metadata().get("general.name").asString()).isEqualTo("unit-test-mlp");
-        assertThat(g.metadata()).doesNotContainKey("general.file_type"); // three weight types
+        assertThat(g.metadata()).doesNotContainKey("general.file_type"); // five weight types
         assertThat(g.metadata().get("general.quantization_version").asLong()).isEqualTo(2);
         assertThat(g.metadata().get("quant4j.metadata.method").asString()).isEqualTo("rtn");
         assertThat(g.metadata().get("quant4j.tensor_conversions").asList())
-                .containsExactly("exact", "exact", "exact", "float");
+                .containsExactly("exact", "exact", "exact", "exact", "exact", "float");
         assertThat(QuantSpec.fromJson((String) g.metadata().get("quant4j.tensor_sources").asList().get(1)))
                 .isEqualTo(INT4_G32);
     }
@@ -166,7 +171,8 @@ class GgufExportTest {
     @Test
     void requantizesOnRequestWithinTheTypesBound() throws IOException {
         QuantizedModel model = inexactModel();
-        for (GgmlType type : List.of(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.F16, GgmlType.F32)) {
+        for (GgmlType type : List.of(GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_0, GgmlType.Q4_1,
+                GgmlType.F16, GgmlType.F32)) {
             Path file = dir.resolve("rq-" + type + ".gguf");
             List<GgufExport.Entry> entries = GgufExport.write(model, file,
                     GgufExport.Options.defaults().requantize(type));
@@ -209,6 +215,8 @@ class GgufExportTest {
             case Q8_0 -> amax / 127.0 / 2 + slack;
             case Q4_0 -> amax / 8.0 + slack; // a full step on the clipped side
             case Q4_1 -> (max - min) / 15.0 / 2 + slack;
+            case Q5_0 -> amax / 16.0 + slack;
+            case Q5_1 -> (max - min) / 31.0 / 2 + slack;
             default -> amax * Math.pow(2, -11) + 1e-7; // F16, relative half-ulp (plus subnormals)
         };
     }
