@@ -32,7 +32,7 @@ public final class Main {
         this.out = out;
         this.err = err;
         for (Command c : List.of(new DemoCommand(), new TrainCommand(), new QatCommand(), new PtqCommand(),
-                new EvalCommand(), new QuantizeTensorCommand(), new InspectCommand())) {
+                new EvalCommand(), new QuantizeTensorCommand(), new InspectCommand(), new ExportCommand())) {
             commands.put(c.name(), c);
         }
     }

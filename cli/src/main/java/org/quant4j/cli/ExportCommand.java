@@ -1,0 +1,88 @@
+package org.quant4j.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.io.ModelFileReader;
+import org.quant4j.core.io.gguf.GgmlType;
+import org.quant4j.core.io.gguf.GgufExport;
+
+/**
+ * {@code quant4j export --in model.q4j --out model.gguf [--requantize q8_0|q5_0|q5_1|q4_0|q4_1|f16|f32]}: writes a
+ * quant4j model file as GGUF ({@link GgufExport}). Tensors whose grid is a ggml type are converted exactly;
+ * the others are refused unless {@code --requantize} names the type to re-quantize them into.
+ */
+final class ExportCommand implements Command {
+    private static final List<GgmlType> REQUANTIZE = List.of(GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q5_1,
+            GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.F16, GgmlType.F32);
+
+    @Override
+    public String name() {
+        return "export";
+    }
+
+    @Override
+    public String summary() {
+        return "write a quant4j model file as GGUF (exact Q8_0/Q5_x/Q4_x where the grids match)";
+    }
+
+    @Override
+    public Options options() {
+        Options o = new Options();
+        o.addOption(Option.builder("i").longOpt("in").hasArg().argName("FILE").required()
+                .desc("the quant4j model file to export").build());
+        o.addOption(Option.builder("o").longOpt("out").hasArg().argName("FILE").required()
+                .desc("the GGUF file to write (replaced atomically)").build());
+        o.addOption(Option.builder().longOpt("requantize").hasArg().argName("TYPE")
+                .desc("re-quantize tensors without an exact GGUF type from their dequantized values into TYPE:"
+                        + " q8_0, q5_0, q5_1, q4_0, q4_1, f16 or f32 (default: refuse them)").build());
+        o.addOption(Option.builder().longOpt("arch").hasArg().argName("NAME")
+                .desc("general.architecture (default quant4j)").build());
+        o.addOption(Option.builder().longOpt("name").hasArg().argName("NAME")
+                .desc("general.name (default: the model's source)").build());
+        return o;
+    }
+
+    @Override
+    public int run(CommandLine cmd, PrintStream out) throws Exception {
+        if (!cmd.getArgList().isEmpty()) {
+            throw new UsageException("unexpected arguments " + cmd.getArgList());
+        }
+        GgufExport.Options options = GgufExport.Options.defaults();
+        if (cmd.hasOption("requantize")) {
+            options = options.requantize(requantizeType(cmd.getOptionValue("requantize")));
+        }
+        if (cmd.hasOption("arch")) {
+            options = options.architecture(cmd.getOptionValue("arch"));
+        }
+        if (cmd.hasOption("name")) {
+            options = options.name(cmd.getOptionValue("name"));
+        }
+        Path in = Path.of(cmd.getOptionValue("in"));
+        Path target = Path.of(cmd.getOptionValue("out"));
+        QuantizedModel model = ModelFileReader.read(in);
+        List<GgufExport.Entry> entries = GgufExport.write(model, target, options);
+        out.printf("%-32s %-8s %-12s %s%n", "tensor", "type", "conversion", "source");
+        for (GgufExport.Entry e : entries) {
+            out.printf("%-32s %-8s %-12s %s%n", e.name(), e.type().name().toLowerCase(Locale.ROOT),
+                    e.conversion().name().toLowerCase(Locale.ROOT), e.source());
+        }
+        out.printf("wrote %s (%d bytes, %d tensors)%n", target, Files.size(target), entries.size());
+        return Main.OK;
+    }
+
+    private static GgmlType requantizeType(String value) {
+        for (GgmlType t : REQUANTIZE) {
+            if (t.name().equalsIgnoreCase(value.trim())) {
+                return t;
+            }
+        }
+        throw new UsageException("--requantize must be one of q8_0, q5_0, q5_1, q4_0, q4_1, f16, f32, got '" + value + "'");
+    }
+}

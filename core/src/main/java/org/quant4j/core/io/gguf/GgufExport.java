@@ -1,0 +1,232 @@
+package org.quant4j.core.io.gguf;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.quant4j.core.ClaqTensor;
+import org.quant4j.core.FloatTensor;
+import org.quant4j.core.InvalidSpecException;
+import org.quant4j.core.InvalidTensorException;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.QuantizedTensor;
+
+/**
+ * Exports a {@link QuantizedModel} to a GGUF file, and reads the floats back.
+ *
+ * <p>Each quantized tensor is converted {@linkplain ExactGgmlConversion exactly} where its grid is a ggml
+ * block type (INT8 symmetric g32 → Q8_0, INT5/INT4 symmetric g32 → Q5_0/Q4_0, INT5/INT4 asymmetric g32 →
+ * Q5_1/Q4_1 when every block's {@code m = -zero·scale} is an fp16 value), so the file dequantizes bit for bit as
+ * {@link QuantizedTensor#dequantizeToArray()}. Any other tensor (other bits or group sizes, NF4, FP8,
+ * FP4, ternary, CLAQ) is re-quantized from its dequantized floats only when the caller names a type with
+ * {@link Options#requantize}; otherwise the export is refused with an {@link InvalidSpecException} naming
+ * the tensor, its spec and the reason. fp32 tensors are written as {@link Options#floatTensors} (F32,
+ * exact, by default). Everything is converted before the file is opened, and the file is written
+ * atomically, so a refused or failed export leaves no file.
+ *
+ * <p>Metadata: {@code general.architecture} ("quant4j" unless given), {@code general.name},
+ * {@code general.alignment}, {@code general.file_type} (llama.cpp's ftype) when all quantized weights have
+ * one type, {@code general.quantization_version} 2 when a block type is used, and {@code quant4j.*}: the
+ * source model, the model's metadata, and per tensor (parallel arrays) its name, source spec and conversion.
+ * Tensors keep their names; shapes are written in ggml order ({@code [out, in]} → {@code ne = [in, out]}).
+ */
+public final class GgufExport {
+    /** How a tensor reached its ggml type. */
+    public enum Conversion { EXACT, REQUANTIZED, FLOAT }
+
+    /** What was written for one tensor. */
+    public record Entry(String name, GgmlType type, Conversion conversion, String source) {}
+
+    private GgufExport() {}
+
+    /** Export choices; immutable, each setter returns a copy. */
+    public static final class Options {
+        private final GgmlType requantize;
+        private final GgmlType floatType;
+        private final String architecture;
+        private final String name;
+        private final int alignment;
+
+        private Options(GgmlType requantize, GgmlType floatType, String architecture, String name, int alignment) {
+            this.requantize = requantize;
+            this.floatType = floatType;
+            this.architecture = architecture;
+            this.name = name;
+            this.alignment = alignment;
+        }
+
+        /** Exact conversions only (others refused), fp32 tensors as F32, architecture "quant4j", alignment 32. */
+        public static Options defaults() {
+            return new Options(null, GgmlType.F32, "quant4j", null, GgufWriter.DEFAULT_ALIGNMENT);
+        }
+
+        /**
+         * Re-quantizes every quantized or CLAQ tensor without an exact conversion from its dequantized floats
+         * into {@code type} (Q8_0, Q5_0, Q5_1, Q4_0, Q4_1 with ggml's reference rounding; F16; or F32, which keeps the
+         * dequantized floats exactly).
+         */
+        public Options requantize(GgmlType type) {
+            return new Options(codecType(type), floatType, architecture, name, alignment);
+        }
+
+        /** The type of the fp32 tensors (biases, norms): F32 (exact, the default) or another codec type. */
+        public Options floatTensors(GgmlType type) {
+            return new Options(requantize, codecType(type), architecture, name, alignment);
+        }
+
+        public Options architecture(String architecture) {
+            return new Options(requantize, floatType, Objects.requireNonNull(architecture, "architecture"), name,
+                    alignment);
+        }
+
+        /** {@code general.name}; the model's source name by default. */
+        public Options name(String name) {
+            return new Options(requantize, floatType, architecture, Objects.requireNonNull(name, "name"), alignment);
+        }
+
+        public Options alignment(int alignment) {
+            return new Options(requantize, floatType, architecture, name, alignment);
+        }
+
+        public GgmlType requantizeType() { return requantize; }
+
+        public GgmlType floatType() { return floatType; }
+
+        private static GgmlType codecType(GgmlType type) {
+            if (!Objects.requireNonNull(type, "type").hasCodec()) {
+                throw new InvalidSpecException("GGUF export can write F32, F16, Q8_0, Q5_0, Q5_1, Q4_0 and Q4_1, not " + type);
+            }
+            return type;
+        }
+    }
+
+    /** Writes {@code model} to {@code target}; returns what was written per tensor. */
+    public static List<Entry> write(QuantizedModel model, Path target, Options options) throws IOException {
+        GgufWriter writer = new GgufWriter(options.alignment);
+        List<Entry> entries = new ArrayList<>();
+        Map<String, byte[]> data = new LinkedHashMap<>();
+        Map<String, long[]> ne = new LinkedHashMap<>();
+        for (Map.Entry<String, QuantizedTensor> e : model.quantizedTensors().entrySet()) {
+            String name = e.getKey();
+            QuantizedTensor t = e.getValue();
+            long[] dims = ggmlDims(name, t.shape());
+            ExactGgmlConversion.Result exact = ExactGgmlConversion.convert(t);
+            if (exact.type() != null) {
+                add(entries, data, ne, name, dims, exact.type(), exact.data(), Conversion.EXACT, t.spec().toJson());
+            } else {
+                GgmlType type = requantizeType(options, name, t.spec().shortName(), t.shape(), exact.reason());
+                add(entries, data, ne, name, dims, type, quantize(type, t.dequantizeToArray(), name, dims),
+                        Conversion.REQUANTIZED, t.spec().toJson());
+            }
+        }
+        for (Map.Entry<String, ClaqTensor> e : model.claqTensors().entrySet()) {
+            String name = e.getKey();
+            ClaqTensor t = e.getValue();
+            long[] dims = ggmlDims(name, t.shape());
+            GgmlType type = requantizeType(options, name, "claq", t.shape(),
+                    "CLAQ's per-column codebooks have no ggml block type");
+            add(entries, data, ne, name, dims, type, quantize(type, t.dequantizeToArray(), name, dims),
+                    Conversion.REQUANTIZED, "claq");
+        }
+        for (Map.Entry<String, FloatTensor> e : model.floatTensors().entrySet()) {
+            String name = e.getKey();
+            long[] dims = ggmlDims(name, e.getValue().shape());
+            add(entries, data, ne, name, dims, options.floatType,
+                    quantize(options.floatType, e.getValue().data(), name, dims), Conversion.FLOAT, "fp32");
+        }
+
+        writer.put("general.architecture", GgufValue.string(options.architecture));
+        String name = options.name != null ? options.name
+                : model.sourceModel().isEmpty() ? "quant4j model" : model.sourceModel();
+        writer.put("general.name", GgufValue.string(name));
+        Set<GgmlType> weightTypes = new LinkedHashSet<>();
+        boolean blockTypes = false;
+        for (Entry en : entries) {
+            if (en.conversion() != Conversion.FLOAT) weightTypes.add(en.type());
+            blockTypes |= en.type().blockSize() > 1;
+        }
+        if (weightTypes.size() == 1 && weightTypes.iterator().next().llamaFileType() >= 0) {
+            writer.put("general.file_type", GgufValue.uint32(weightTypes.iterator().next().llamaFileType()));
+        }
+        if (blockTypes) {
+            writer.put("general.quantization_version", GgufValue.uint32(2)); // ggml's GGML_QNT_VERSION
+        }
+        if (!model.sourceModel().isEmpty()) {
+            writer.put("quant4j.source_model", GgufValue.string(model.sourceModel()));
+        }
+        for (Map.Entry<String, String> m : model.metadata().entrySet()) {
+            writer.put("quant4j.metadata." + m.getKey(), GgufValue.string(m.getValue()));
+        }
+        List<String> names = new ArrayList<>();
+        List<String> sources = new ArrayList<>();
+        List<String> conversions = new ArrayList<>();
+        for (Entry en : entries) {
+            names.add(en.name());
+            sources.add(en.source());
+            conversions.add(en.conversion().name().toLowerCase(java.util.Locale.ROOT));
+        }
+        writer.put("quant4j.tensor_names", GgufValue.stringArray(names));
+        writer.put("quant4j.tensor_sources", GgufValue.stringArray(sources));
+        writer.put("quant4j.tensor_conversions", GgufValue.stringArray(conversions));
+        for (Entry en : entries) {
+            writer.addTensor(en.name(), ne.get(en.name()), en.type(), data.get(en.name()));
+        }
+        writer.write(target);
+        return entries;
+    }
+
+    /** The tensors of a GGUF file as floats, by name, with row-major shapes ({@code ne} reversed). */
+    public static Map<String, FloatTensor> read(Path file) throws IOException {
+        GgufFile gguf = GgufReader.read(file);
+        Map<String, FloatTensor> out = new LinkedHashMap<>();
+        for (GgufTensorInfo t : gguf.tensors().values()) {
+            out.put(t.name(), new FloatTensor(t.shape(), gguf.dequantize(t.name())));
+        }
+        return out;
+    }
+
+    private static void add(List<Entry> entries, Map<String, byte[]> data, Map<String, long[]> ne, String name,
+                            long[] dims, GgmlType type, byte[] bytes, Conversion conversion, String source) {
+        entries.add(new Entry(name, type, conversion, source));
+        data.put(name, bytes);
+        ne.put(name, dims);
+    }
+
+    private static GgmlType requantizeType(Options options, String name, String spec, long[] shape, String reason) {
+        if (options.requantize == null) {
+            throw new InvalidSpecException("tensor '" + name + "' (" + spec + ", shape " + Arrays.toString(shape)
+                    + ") has no exact GGUF type: " + reason + ". Re-quantize it explicitly with"
+                    + " GgufExport.Options.requantize(GgmlType.Q8_0 | Q5_0 | Q5_1 | Q4_0 | Q4_1 | F16 | F32)");
+        }
+        return options.requantize;
+    }
+
+    private static byte[] quantize(GgmlType type, float[] values, String name, long[] ne) {
+        if (ne[0] % type.blockSize() != 0) {
+            throw new InvalidTensorException("tensor '" + name + "': its innermost dimension " + ne[0]
+                    + " is not a multiple of the " + type + " block size " + type.blockSize()
+                    + "; choose F16 or F32 for it");
+        }
+        return GgmlQuants.quantize(type, values, "tensor '" + name + "'");
+    }
+
+    /** ggml dimensions: the row-major shape reversed (a scalar as one element). */
+    private static long[] ggmlDims(String name, long[] shape) {
+        if (shape.length > GgufWriter.MAX_DIMS) {
+            throw new InvalidTensorException("tensor '" + name + "' has " + shape.length
+                    + " dimensions; GGUF (ggml) allows at most " + GgufWriter.MAX_DIMS);
+        }
+        if (shape.length == 0) {
+            return new long[] {1};
+        }
+        long[] ne = new long[shape.length];
+        for (int i = 0; i < shape.length; i++) ne[i] = shape[shape.length - 1 - i];
+        return ne;
+    }
+}
