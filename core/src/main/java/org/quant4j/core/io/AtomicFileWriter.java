@@ -16,14 +16,14 @@ import java.util.function.UnaryOperator;
 /**
  * Writes a file all or nothing: into a new hidden temporary file beside the target, flushed and fsync'd, then
  * renamed over the target in one atomic step. If anything fails, the temporary file is deleted and an
- * existing target is left as it was.
+ * existing target is left as it was. Used by the writers of the project's own format and of GGUF.
  */
-final class AtomicFileWriter {
+public final class AtomicFileWriter {
     private static final int BUFFER = 1 << 16;
     private static final int NAME_ATTEMPTS = 16;
 
     /** What goes into the file. */
-    interface Content {
+    public interface Content {
         void writeTo(OutputStream out) throws IOException;
     }
 
@@ -32,7 +32,8 @@ final class AtomicFileWriter {
     /**
      * @param streamDecorator wraps the file's stream (identity in production; tests inject failures here)
      */
-    static void write(Path target, UnaryOperator<OutputStream> streamDecorator, Content content) throws IOException {
+    public static void write(Path target, UnaryOperator<OutputStream> streamDecorator, Content content)
+            throws IOException {
         Path absolute = target.toAbsolutePath();
         Path directory = absolute.getParent();
         Path temp = createTemporary(directory, absolute.getFileName().toString());

@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
 import org.quant4j.core.InvalidTensorException;
-import org.quant4j.core.io.AtomicFiles;
+import org.quant4j.core.io.AtomicFileWriter;
 
 /**
  * Writes a GGUF version 3 file as specified in ggml's {@code docs/gguf.md}: little endian; the magic
@@ -24,7 +24,7 @@ import org.quant4j.core.io.AtomicFiles;
  * reads them: at most 63 UTF-8 bytes ({@code GGML_MAX_NAME} 64 with the terminator), 1 to 4 dimensions,
  * {@code ne[0]} a multiple of the type's block size.
  *
- * <p>The file is written through {@link AtomicFiles}: on any failure no file (and no partial file) is left.
+ * <p>The file is written through {@link AtomicFileWriter}: on any failure no file (and no partial file) is left.
  */
 public final class GgufWriter {
     public static final int VERSION = 3;
@@ -127,7 +127,7 @@ public final class GgufWriter {
 
     /** @param streamDecorator wraps the file's stream (tests inject failures) */
     void write(Path target, UnaryOperator<OutputStream> streamDecorator) throws IOException {
-        AtomicFiles.write(target, streamDecorator, this::writeTo);
+        AtomicFileWriter.write(target, streamDecorator, this::writeTo);
     }
 
     private void writeTo(OutputStream stream) throws IOException {
