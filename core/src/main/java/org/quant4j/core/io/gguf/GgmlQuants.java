@@ -101,15 +101,7 @@ public final class GgmlQuants {
 
     /** One Q4_0 block: {@code x[xo..xo+32)} into {@code out[o..o+18)}. */
     public static void quantizeQ4_0(float[] x, int xo, byte[] out, int o) {
-        float amax = 0f;
-        float max = 0f;
-        for (int j = 0; j < 32; j++) {
-            float v = finite(x[xo + j]);
-            if (amax < Math.abs(v)) { // the first element of largest magnitude, as ggml
-                amax = Math.abs(v);
-                max = v;
-            }
-        }
+        float max = largestMagnitude(x, xo);
         float d = max / -8f;
         float id = d != 0f ? 1f / d : 0f;
         putF16(out, o, d);
@@ -131,17 +123,8 @@ public final class GgmlQuants {
 
     /** One Q4_1 block: {@code x[xo..xo+32)} into {@code out[o..o+20)}. */
     public static void quantizeQ4_1(float[] x, int xo, byte[] out, int o) {
-        float min = Float.MAX_VALUE;
-        float max = -Float.MAX_VALUE;
-        for (int j = 0; j < 32; j++) {
-            float v = finite(x[xo + j]);
-            min = Math.min(min, v);
-            max = Math.max(max, v);
-        }
-        float d = (max - min) / 15f;
-        if (!Float.isFinite(d)) {
-            throw new InvalidTensorException("the range [" + min + ", " + max + "] overflows float");
-        }
+        float min = min(x, xo);
+        float d = rangeStep(min, max(x, xo), 15f);
         float id = d != 0f ? 1f / d : 0f;
         putF16(out, o, d);
         putF16(out, o + 2, min);
@@ -164,15 +147,7 @@ public final class GgmlQuants {
 
     /** One Q5_0 block: {@code x[xo..xo+32)} into {@code out[o..o+22)}. */
     public static void quantizeQ5_0(float[] x, int xo, byte[] out, int o) {
-        float amax = 0f;
-        float max = 0f;
-        for (int j = 0; j < 32; j++) {
-            float v = finite(x[xo + j]);
-            if (amax < Math.abs(v)) {
-                amax = Math.abs(v);
-                max = v;
-            }
-        }
+        float max = largestMagnitude(x, xo);
         float d = max / -16f;
         float id = d != 0f ? 1f / d : 0f;
         putF16(out, o, d);
@@ -198,17 +173,8 @@ public final class GgmlQuants {
 
     /** One Q5_1 block: {@code x[xo..xo+32)} into {@code out[o..o+24)}. */
     public static void quantizeQ5_1(float[] x, int xo, byte[] out, int o) {
-        float min = Float.MAX_VALUE;
-        float max = -Float.MAX_VALUE;
-        for (int j = 0; j < 32; j++) {
-            float v = finite(x[xo + j]);
-            min = Math.min(min, v);
-            max = Math.max(max, v);
-        }
-        float d = (max - min) / 31f;
-        if (!Float.isFinite(d)) {
-            throw new InvalidTensorException("the range [" + min + ", " + max + "] overflows float");
-        }
+        float min = min(x, xo);
+        float d = rangeStep(min, max(x, xo), 31f);
         float id = d != 0f ? 1f / d : 0f;
         putF16(out, o, d);
         putF16(out, o + 2, min);
@@ -265,6 +231,45 @@ public final class GgmlQuants {
 
     static int getI32(byte[] in, int o) {
         return (in[o] & 0xFF) | (in[o + 1] & 0xFF) << 8 | (in[o + 2] & 0xFF) << 16 | (in[o + 3] & 0xFF) << 24;
+    }
+
+    /** The block's signed value of largest magnitude (the first one, as ggml); refuses non-finite values. */
+    private static float largestMagnitude(float[] x, int xo) {
+        float amax = 0f;
+        float max = 0f;
+        for (int j = 0; j < 32; j++) {
+            float v = finite(x[xo + j]);
+            if (amax < Math.abs(v)) {
+                amax = Math.abs(v);
+                max = v;
+            }
+        }
+        return max;
+    }
+
+    private static float min(float[] x, int xo) {
+        float min = Float.MAX_VALUE;
+        for (int j = 0; j < 32; j++) {
+            min = Math.min(min, finite(x[xo + j]));
+        }
+        return min;
+    }
+
+    private static float max(float[] x, int xo) {
+        float max = -Float.MAX_VALUE;
+        for (int j = 0; j < 32; j++) {
+            max = Math.max(max, x[xo + j]);
+        }
+        return max;
+    }
+
+    /** {@code (max − min)/levels}, refused when the range overflows float. */
+    private static float rangeStep(float min, float max, float levels) {
+        float d = (max - min) / levels;
+        if (!Float.isFinite(d)) {
+            throw new InvalidTensorException("the range [" + min + ", " + max + "] overflows float");
+        }
+        return d;
     }
 
     private static float finite(float v) {
