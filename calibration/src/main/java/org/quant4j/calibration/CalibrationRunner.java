@@ -4,8 +4,10 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -66,10 +68,14 @@ public final class CalibrationRunner {
         return new CalibrationRunner(new GraphInputs(Objects.requireNonNull(graph, "graph")), MAX_CHUNK_FLOATS);
     }
 
-    /** Whether this runner can capture the inputs of {@code target}: the {@code W} of a Dense, Output or Convolution layer. */
+    /**
+     * Whether this runner can capture the inputs of {@code target}: the {@code W} of a Dense, Output, RnnOutput or
+     * Convolution layer.
+     */
     public boolean supports(WeightTarget target) {
         return target.paramKey().equals("W") && (source.layerConf(target) instanceof ConvolutionLayer
-                || target.layerType().equals("DenseLayer") || target.layerType().equals("OutputLayer"));
+                || target.layerType().equals("DenseLayer") || target.layerType().equals("OutputLayer")
+                || target.layerType().equals("RnnOutputLayer"));
     }
 
     /** Columns of the target's rows: {@code nIn}, or {@code nIn·kh·kw} for a convolution. */
@@ -87,6 +93,9 @@ public final class CalibrationRunner {
         INDArray input = layerInput(target, features);
         if (source.layerConf(target) instanceof ConvolutionLayer conv) {
             return new ConvPatches(target.name(), conv).rows(input, 0, (int) input.size(0));
+        }
+        if (source.layerConf(target) instanceof RnnOutputLayer rnn) {
+            return timeStepRows(input, rnn.getRnnDataFormat());
         }
         return input;
     }
@@ -206,6 +215,10 @@ public final class CalibrationRunner {
     /** The target's rows of one batch of network inputs, a convolution's in chunks of at most {@code maxChunkFloats}. */
     private void rows(WeightTarget target, INDArray features, Consumer<INDArray> sink) {
         INDArray input = layerInput(target, features);
+        if (source.layerConf(target) instanceof RnnOutputLayer rnn) {
+            sink.accept(timeStepRows(input, rnn.getRnnDataFormat()));
+            return;
+        }
         if (!(source.layerConf(target) instanceof ConvolutionLayer conv)) {
             sink.accept(input);
             return;
@@ -217,6 +230,15 @@ public final class CalibrationRunner {
         for (int from = 0; from < images; from += chunk) {
             sink.accept(patches.rows(input, from, Math.min(images, from + chunk)));
         }
+    }
+
+    /**
+     * An RnnOutputLayer applies its weight to every time step: its rows are the {@code [batch·steps, nIn]} time steps
+     * of its {@code [batch, nIn, steps]} (NCW) or {@code [batch, steps, nIn]} (NWC) input.
+     */
+    private static INDArray timeStepRows(INDArray input, RNNFormat format) {
+        INDArray nwc = format == RNNFormat.NCW ? input.permute(0, 2, 1) : input;
+        return nwc.dup('c').reshape('c', nwc.size(0) * nwc.size(1), nwc.size(2));
     }
 
     /** The layer's input, with the network's own failures (shape mismatches) reported against the target. */
@@ -235,7 +257,7 @@ public final class CalibrationRunner {
     private void requireSupported(WeightTarget target) {
         if (!supports(target)) {
             throw new QuantizationException("layer '" + target.name() + "' (" + target.layerType() + "): calibration "
-                    + "captures the inputs of Dense, Output and 2-D Convolution weights (W) only; quantize it with a "
+                    + "captures the inputs of Dense, Output, RnnOutput and 2-D Convolution weights (W) only; quantize it with a "
                     + "calibration-free solver (rtn, hqq)");
         }
     }

@@ -278,6 +278,27 @@ class CalibrationRunnerTest {
                 .isInstanceOf(QuantizationException.class).hasMessageContainingAll("layer 'layer0/RW'", "LSTM", "rtn, hqq");
     }
 
+    /** An RnnOutputLayer's rows are its input's time steps: rows·W + b is its pre-activation at every step. */
+    @Test
+    void rnnOutputLayerRowsAreItsTimeSteps() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(3).list()
+                .layer(new LSTM.Builder().nIn(4).nOut(5).build())
+                .layer(new RnnOutputLayer.Builder(LossFunctions.LossFunction.MSE).nIn(5).nOut(2)
+                        .activation(Activation.IDENTITY).build())
+                .build());
+        net.init();
+        WeightTarget out = Dl4jNetwork.of(net).target("layer1/W");
+        CalibrationRunner runner = CalibrationRunner.of(net);
+        assertThat(runner.supports(out)).isTrue();
+        assertThat(runner.inputWidth(out)).isEqualTo(5);
+        INDArray x = gaussian(3, 3, 4, 6);
+        INDArray rows = runner.layerRows(out, x);
+        assertThat(rows.shape()).containsExactly(3 * 6, 5);
+        INDArray expected = net.output(x).permute(0, 2, 1).dup('c').reshape('c', 3 * 6, 2); // [batch, 2, steps]
+        INDArray actual = rows.mmul(net.getLayer(1).getParam("W")).addiRowVector(net.getLayer(1).getParam("b"));
+        assertThat(close(actual, expected)).isTrue();
+    }
+
     private static INDArray relu(INDArray x) {
         return org.nd4j.linalg.ops.transforms.Transforms.relu(x, true);
     }

@@ -27,6 +27,7 @@ public final class Dl4jNetwork {
     private static final Map<String, List<String>> SUPPORTED = Map.of(
             "DenseLayer", List.of("W"),
             "OutputLayer", List.of("W"),
+            "RnnOutputLayer", List.of("W"),
             "ConvolutionLayer", List.of("W"),
             "LSTM", List.of("W", "RW"));
     private static final Set<String> CONV = Set.of("ConvolutionLayer");

@@ -35,6 +35,8 @@ final class LsqWeightQuantizer implements WeightQuantizer, LearnedParameters {
     private float[] steps;
     private double[] gradients;
     private boolean pending;
+    /** The iteration whose training pass set {@link #pending}. */
+    private int pendingIteration = -1;
     private final StepUpdater stepUpdater = new StepUpdater();
     private transient INDArray out;
 
@@ -153,17 +155,19 @@ final class LsqWeightQuantizer implements WeightQuantizer, LearnedParameters {
     }
 
     /**
-     * Called before a training forward pass.
+     * Called before a training forward pass. A second pass in the same iteration is allowed: DL4J's RnnOutputLayer
+     * computes its pre-output again for the score after the backward pass.
      *
-     * @throws QuantizationException if the previous training pass's step gradient was never taken (the
+     * @throws QuantizationException if an earlier iteration's step gradient was never taken (the
      *                               {@link LearnedStepTrainer} listener is missing)
      */
     void beginTrainingPass(int iteration) {
-        if (pending) {
+        if (pending && iteration != pendingIteration) {
             throw new QuantizationException(layerName + ", iteration " + iteration + ": the LSQ step gradient of the "
                     + "previous iteration was never applied, so the steps are not being trained; Qat.prepare attaches a "
                     + "LearnedStepTrainer listener, which net.setListeners(...) removes: use net.addListeners(...)");
         }
         pending = true;
+        pendingIteration = iteration;
     }
 }

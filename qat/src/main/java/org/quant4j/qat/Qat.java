@@ -50,7 +50,7 @@ import org.quant4j.core.io.ModelFileReader;
  */
 public final class Qat {
     /** Layers {@link #prepare} accepts. */
-    public static final List<String> SUPPORTED_LAYERS = List.of("DenseLayer", "OutputLayer",
+    public static final List<String> SUPPORTED_LAYERS = List.of("DenseLayer", "OutputLayer", "RnnOutputLayer",
             "ConvolutionLayer (2D, not its Deconvolution/Depthwise/Separable subclasses)",
             "LSTM (input and recurrent weights; not GravesLSTM, whose peephole weights share RW)",
             "BatchNormalization (directly after a ConvolutionLayer with identity activation: folded into it)",

@@ -12,6 +12,7 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.quant4j.core.InvalidSpecException;
@@ -117,7 +118,7 @@ final class QatPreparation {
 
     private static WeightLayout layoutOf(org.deeplearning4j.nn.conf.layers.Layer conf) {
         Class<?> c = conf.getClass();
-        if (c == DenseLayer.class || c == OutputLayer.class || c == LSTM.class) {
+        if (c == DenseLayer.class || c == OutputLayer.class || c == RnnOutputLayer.class || c == LSTM.class) {
             return WeightLayout.DENSE;
         }
         if (c == ConvolutionLayer.class) {

@@ -12,7 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * DL4J's {@code LSTM} with fake quantization of its output sequence {@code h} (what the next layer receives). The
  * LSTM's configured activation function is the cell's {@code tanh}, inside {@code h = o ⊙ tanh(c)}, so wrapping it
  * would not quantize {@code h}. The recurrence inside the layer (the {@code h_{t-1}} fed back to {@code RW}, the cell
- * state and the gates) stays in float: DL4J's LSTM kernel is used as it is. Truncated BPTT is not supported.
+ * state and the gates) stays in float: DL4J's LSTM kernel is used as it is, for standard and truncated BPTT.
  */
 final class QuantizedOutputLstm extends LSTM {
     private final OutputQuantization output;
@@ -53,10 +53,13 @@ final class QuantizedOutputLstm extends LSTM {
         return super.backpropGradient(output.backward(epsilon), workspaceMgr);
     }
 
+    /**
+     * Truncated BPTT: DL4J runs each segment forward with {@link #rnnActivateUsingStoredState} (training), whose
+     * output is what {@link OutputQuantization#backward} differentiates, then calls this with the segment's epsilon.
+     */
     @Override
     public Pair<Gradient, INDArray> tbpttBackpropGradient(INDArray epsilon, int tbpttBackLength,
                                                           LayerWorkspaceMgr workspaceMgr) {
-        throw new UnsupportedLayerException(layerId() + ": truncated BPTT through an LSTM with a quantized output is not "
-                + "supported; train with standard backpropagation");
+        return super.tbpttBackpropGradient(output.backward(epsilon), tbpttBackLength, workspaceMgr);
     }
 }

@@ -62,7 +62,7 @@ final class BiasCorrectionPass {
         listener.passStarted(PtqListener.BIAS_CORRECTION_CAPTURE, targets.size());
         for (WeightTarget t : targets) {
             if (!runner.supports(t)) {
-                skipped.put(t.name(), "not bias-corrected: bias correction covers Dense, Output and Convolution W ("
+                skipped.put(t.name(), "not bias-corrected: bias correction covers Dense, Output, RnnOutput and Convolution W ("
                         + t.layerType() + " " + t.paramKey() + ")");
             } else if (view.bias(t) == null) {
                 skipped.put(t.name(), "not bias-corrected: the layer has no bias (hasBias=false)");
