@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.function.Supplier;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -47,7 +48,11 @@ class HistogramObserverTest {
         assertThat(o.max()).isLessThanOrEqualTo(sorted[n - 1]);
     }
 
-    /** On heavy-tailed data the MSE range quantizes the data with no more error than the min-max range. */
+    /**
+     * On heavy-tailed data the MSE range quantizes the data with no more error than the min-max range, within 1%: the
+     * search minimises the error estimated on the 2048-bin histogram, and at 8 bits a grid step spans only 8 bins
+     * (measured: 0.38% worse on one 8-bit asymmetric sample, seed 79 of the Laplace data).
+     */
     @Property(tries = 30)
     void mseRangeBeatsMinMaxOnHeavyTails(@ForAll @IntRange(min = 3, max = 8) int bits, @ForAll boolean symmetric,
                                          @ForAll @IntRange(min = 3, max = 4) int distribution,
@@ -55,7 +60,12 @@ class HistogramObserverTest {
         float[] xs = sample(new Random(seed), distribution, 4000, 1);
         IntGrid grid = IntGrid.of(QuantSpec.integer(bits, symmetric, Granularity.perTensor()));
         double[] errors = mseAndMinMaxErrors(grid, xs);
-        assertThat(errors[0]).isLessThanOrEqualTo(errors[1]);
+        assertThat(errors[0]).isLessThanOrEqualTo(errors[1] * 1.01);
+    }
+
+    @Example
+    void anEightBitSampleWhereTheHistogramEstimateCostsLessThanOnePercent() {
+        mseRangeBeatsMinMaxOnHeavyTails(8, false, 4, 79);
     }
 
     /** Where clipping clearly pays (4-bit grid, Laplace data), the MSE range clips and cuts the error substantially. */
