@@ -60,7 +60,7 @@ class QatPrepareTest {
         assertThatThrownBy(() -> Qat.prepare(net, INT4_INT8))
                 .isInstanceOf(UnsupportedLayerException.class)
                 .hasMessageContaining("layer 1 (BatchNormalization 'bn1')")
-                .hasMessageContaining("DenseLayer, OutputLayer, ConvolutionLayer")
+                .hasMessageContaining("DenseLayer, OutputLayer, RnnOutputLayer, ConvolutionLayer")
                 .hasMessageContaining("BatchNormalization (directly after a ConvolutionLayer");
         assertThat(((BaseLayer) net.getLayer(0).conf().getLayer()).getWeightNoise()).isNull();
     }
