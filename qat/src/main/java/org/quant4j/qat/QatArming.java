@@ -65,23 +65,15 @@ final class QatArming {
     }
 
     /**
-     * True if nothing is left to re-arm: every folded BN and quantized LSTM output has its implementation, and the
-     * listener is attached when a step is learned.
-     */
-    static boolean isArmed(QatNetwork net) {
-        Plan plan = plan(net);
-        return plan.missing.isEmpty() && (!plan.learnsSteps() || hasTrainer(net));
-    }
-
-    /**
      * Throws if a layer implementation is missing (the listener is not needed to run the network).
      *
      * @param operation what needs it, for the message
      */
     static void requireArmed(QatNetwork net, String operation) {
-        if (!plan(net).missing.isEmpty()) {
+        List<String> missing = plan(net).missing;
+        if (!missing.isEmpty()) {
             throw new QuantizationException(operation + " needs the network's QAT layer implementations"
-                    + ", which ModelSerializer does not restore (" + String.join(", ", plan(net).missing)
+                    + ", which ModelSerializer does not restore (" + String.join(", ", missing)
                     + "); re-arm it with Qat.rearm(net), or restore it with Qat.restoreMultiLayerNetwork / "
                     + "Qat.restoreComputationGraph");
         }

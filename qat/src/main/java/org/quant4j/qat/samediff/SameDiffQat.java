@@ -170,7 +170,7 @@ public final class SameDiffQat {
         SDVariable q = gradient == WeightGradient.LSQ ? lsqWeight(w, arr, node) : minMaxWeight(w, node);
         SDVariable on = sd.constant(w.name() + BYPASS_SUFFIX, Nd4j.scalar(DataType.FLOAT, 1f));
         // on = 1: exactly q; on = 0 (dequantizedGraph): exactly w, which then holds the dequantized weight
-        SDVariable out = q.mul(on).add(w.mul(on.rsub(1.0)));
+        SDVariable out = SdOps.select(on, q, w);
         out = sd.identity(w.name() + OUTPUT_SUFFIX, out);
         weights.put(w.name(), node);
         return out;

@@ -75,7 +75,7 @@ final class SdObservedActivation {
         }
         SDVariable fq = SdOps.straightThrough(sd, value, surrogate);
         // on = 1: exactly fq; on = 0 (nothing observed yet): exactly a
-        return fq.mul(on).add(a.mul(on.rsub(1.0)));
+        return SdOps.select(on, fq, a);
     }
 
     /** Observes one batch of the activation (unless frozen) and writes the grid it implies into the graph. */
