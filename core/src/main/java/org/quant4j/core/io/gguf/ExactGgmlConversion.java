@@ -3,7 +3,8 @@ package org.quant4j.core.io.gguf;
 import org.quant4j.core.BitPacker;
 import org.quant4j.core.Format;
 import org.quant4j.core.Granularity;
-import org.quant4j.core.Half;
+import org.quant4j.core.NumberEncoding;
+import org.quant4j.core.NumberEncodings;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedTensor;
 
@@ -124,6 +125,6 @@ final class ExactGgmlConversion {
     }
 
     private static boolean isFp16(float v) {
-        return Float.floatToIntBits(Half.toFloat(Half.fromFloat(v))) == Float.floatToIntBits(v);
+        return Float.floatToIntBits(NumberEncodings.round(NumberEncoding.FP16, v)) == Float.floatToIntBits(v);
     }
 }

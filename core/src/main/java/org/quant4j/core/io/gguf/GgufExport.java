@@ -110,18 +110,16 @@ public final class GgufExport {
     public static List<Entry> write(QuantizedModel model, Path target, Options options) throws IOException {
         GgufWriter writer = new GgufWriter(options.alignment);
         List<Entry> entries = new ArrayList<>();
-        Map<String, byte[]> data = new LinkedHashMap<>();
-        Map<String, long[]> ne = new LinkedHashMap<>();
         for (Map.Entry<String, QuantizedTensor> e : model.quantizedTensors().entrySet()) {
             String name = e.getKey();
             QuantizedTensor t = e.getValue();
             long[] dims = ggmlDims(name, t.shape());
             ExactGgmlConversion.Result exact = ExactGgmlConversion.convert(t);
             if (exact.type() != null) {
-                add(entries, data, ne, name, dims, exact.type(), exact.data(), Conversion.EXACT, t.spec().toJson());
+                add(entries, writer, name, dims, exact.type(), exact.data(), Conversion.EXACT, t.spec().toJson());
             } else {
                 GgmlType type = requantizeType(options, name, t.spec().shortName(), t.shape(), exact.reason());
-                add(entries, data, ne, name, dims, type, quantize(type, t.dequantizeToArray(), name, dims),
+                add(entries, writer, name, dims, type, quantize(type, t.dequantizeToArray(), name, dims),
                         Conversion.REQUANTIZED, t.spec().toJson());
             }
         }
@@ -131,13 +129,13 @@ public final class GgufExport {
             long[] dims = ggmlDims(name, t.shape());
             GgmlType type = requantizeType(options, name, "claq", t.shape(),
                     "CLAQ's per-column codebooks have no ggml block type");
-            add(entries, data, ne, name, dims, type, quantize(type, t.dequantizeToArray(), name, dims),
+            add(entries, writer, name, dims, type, quantize(type, t.dequantizeToArray(), name, dims),
                     Conversion.REQUANTIZED, "claq");
         }
         for (Map.Entry<String, FloatTensor> e : model.floatTensors().entrySet()) {
             String name = e.getKey();
             long[] dims = ggmlDims(name, e.getValue().shape());
-            add(entries, data, ne, name, dims, options.floatType,
+            add(entries, writer, name, dims, options.floatType,
                     quantize(options.floatType, e.getValue().data(), name, dims), Conversion.FLOAT, "fp32");
         }
 
@@ -174,9 +172,6 @@ public final class GgufExport {
         writer.put("quant4j.tensor_names", GgufValue.stringArray(names));
         writer.put("quant4j.tensor_sources", GgufValue.stringArray(sources));
         writer.put("quant4j.tensor_conversions", GgufValue.stringArray(conversions));
-        for (Entry en : entries) {
-            writer.addTensor(en.name(), ne.get(en.name()), en.type(), data.get(en.name()));
-        }
         writer.write(target);
         return entries;
     }
@@ -191,11 +186,11 @@ public final class GgufExport {
         return out;
     }
 
-    private static void add(List<Entry> entries, Map<String, byte[]> data, Map<String, long[]> ne, String name,
-                            long[] dims, GgmlType type, byte[] bytes, Conversion conversion, String source) {
+    /** Hands the tensor to the writer (which keeps it until {@code write}) and records its entry. */
+    private static void add(List<Entry> entries, GgufWriter writer, String name, long[] dims, GgmlType type,
+                            byte[] bytes, Conversion conversion, String source) {
+        writer.addTensor(name, dims, type, bytes);
         entries.add(new Entry(name, type, conversion, source));
-        data.put(name, bytes);
-        ne.put(name, dims);
     }
 
     private static GgmlType requantizeType(Options options, String name, String spec, long[] shape, String reason) {
