@@ -1,5 +1,7 @@
 package org.quant4j.qat;
 
+import java.io.IOException;
+import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -36,6 +38,13 @@ final class StepUpdater implements Serializable {
             updater = config.instantiate(view, false);
         }
         updater.applyUpdater(gradient, iteration, epoch);
-        state = view == null ? new float[0] : view.toFloatVector();
+    }
+
+    /** The live state is copied out only when the quantizer is saved, not after every step. */
+    private void writeObject(ObjectOutputStream out) throws IOException {
+        if (updater != null) {
+            state = view == null ? new float[0] : view.toFloatVector();
+        }
+        out.defaultWriteObject();
     }
 }
