@@ -8,7 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.calibration.LayerStats;
 import org.quant4j.core.QuantSpec;
-import org.quant4j.ptq.Gptq;
+import org.quant4j.ptq.gptq.Gptq;
 import org.quant4j.ptq.NativeLinearAlgebra;
 
 /**

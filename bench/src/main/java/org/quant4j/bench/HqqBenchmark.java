@@ -11,7 +11,7 @@ import org.quant4j.core.NumberEncoding;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedTensor;
 import org.quant4j.core.Quantizer;
-import org.quant4j.ptq.Hqq;
+import org.quant4j.ptq.hqq.Hqq;
 
 /**
  * Times HQQ ({@link Hqq}, reference defaults) on one {@code n × n} layer, int4 asymmetric, groups of 64,

@@ -8,7 +8,7 @@ import org.apache.commons.cli.CommandLine;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.data.SotuCorpus;
-import org.quant4j.ptq.ClaqParams;
+import org.quant4j.ptq.claq.ClaqParams;
 import org.quant4j.ptq.WeightSolver;
 import org.quant4j.ptq.bert.BertPtq;
 import org.quant4j.ptq.bert.BertPtqResult;

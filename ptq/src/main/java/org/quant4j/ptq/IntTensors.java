@@ -8,7 +8,7 @@ import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedTensor;
 
 /** Builds an INT {@link QuantizedTensor} from solver output, the same object {@code IntCodec} builds. */
-final class IntTensors {
+public final class IntTensors {
     /** Codes per packing task, about. */
     private static final int PARALLEL_CODES = 1 << 20;
 
@@ -21,7 +21,7 @@ final class IntTensors {
      * @param zeros      per-block zero points (ignored when symmetric)
      * @param groupIndex the group of each column, or null when groups are consecutive
      */
-    static QuantizedTensor assemble(QuantSpec spec, long[] shape, byte[] codes, float[] scales, float[] zeros,
+    public static QuantizedTensor assemble(QuantSpec spec, long[] shape, byte[] codes, float[] scales, float[] zeros,
                                     int[] groupIndex) {
         EncodedArray storedScales = EncodedArray.encode(spec.scaleEncoding(), spec.bits(), scales);
         EncodedArray storedZeros = spec.symmetric() ? null

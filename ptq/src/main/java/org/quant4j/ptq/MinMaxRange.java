@@ -3,7 +3,7 @@ package org.quant4j.ptq;
 import org.quant4j.core.formats.IntGrid;
 
 /** The grid that just covers the block: {@link IntGrid#fit} of its min and max. */
-final class MinMaxRange implements RangeSearch {
+public final class MinMaxRange implements RangeSearch {
     static final MinMaxRange INSTANCE = new MinMaxRange();
 
     private MinMaxRange() {}

@@ -9,13 +9,13 @@ import org.quant4j.core.Granularity;
  * reached (the reference's {@code (i1 + i) % groupsize == 0}). Parameters not fitted during the sweep
  * (per tensor, per channel, static groups) are fitted once before it.
  */
-record ScaleLayout(int rowStride, int[] columnBlock, boolean[] fitAt, int groupSize, int blocks) {
+public record ScaleLayout(int rowStride, int[] columnBlock, boolean[] fitAt, int groupSize, int blocks) {
 
     /**
      * @param order        processing order: position {@code j} holds original column {@code order[j]}
      * @param staticGroups fit each group once, before the sweep, on its original consecutive columns
      */
-    static ScaleLayout of(Granularity granularity, int rows, int[] order, boolean staticGroups) {
+    public static ScaleLayout of(Granularity granularity, int rows, int[] order, boolean staticGroups) {
         int n = order.length;
         int[] block = new int[n];
         boolean[] fit = new boolean[n];
@@ -42,7 +42,7 @@ record ScaleLayout(int rowStride, int[] columnBlock, boolean[] fitAt, int groupS
      * The group of each original column when groups were formed in processing order and that order is
      * not the identity (AutoGPTQ's {@code g_idx} under act-order); null when groups are consecutive.
      */
-    int[] groupIndex(int[] order) {
+    public int[] groupIndex(int[] order) {
         if (!fitsDuringSweep()) {
             return null;
         }
@@ -60,7 +60,7 @@ record ScaleLayout(int rowStride, int[] columnBlock, boolean[] fitAt, int groupS
      * short before a group that starts inside the block but would end after it, so that every group
      * fitted during the sweep either lies in one block or starts one (its columns are then current).
      */
-    int blockEnd(int start, int blockSize) {
+    public int blockEnd(int start, int blockSize) {
         int n = columnBlock.length;
         int end = Math.min(n, start + blockSize);
         if (fitsDuringSweep()) {

@@ -8,13 +8,13 @@ import java.util.stream.IntStream;
  * scratch: the symmetric permutation {@code B[i][j] = A[σ(i)][σ(j)]} (in place, or fused with a copy)
  * and the in-place reversal of both indices (the "exchange" {@code J·A·J}).
  */
-final class SymmetricPermutation {
+public final class SymmetricPermutation {
     private static final int REVERSE_CHUNK = 1 << 16;
 
     private SymmetricPermutation() {}
 
     /** {@code A ← A[σ][σ]}: rows by following the permutation's cycles, then each row's columns (in parallel). */
-    static void apply(FloatBuffer a, int n, int[] sigma) {
+    public static void apply(FloatBuffer a, int n, int[] sigma) {
         permuteRows(a, n, sigma);
         IntStream.range(0, parallelSlices(n)).parallel().forEach(s -> {
             float[] row = new float[n];
@@ -30,7 +30,7 @@ final class SymmetricPermutation {
     }
 
     /** {@code B ← A[σ][σ]} for distinct {@code a} and {@code b}: one pass, in parallel over rows of B. */
-    static void copy(FloatBuffer a, FloatBuffer b, int n, int[] sigma) {
+    public static void copy(FloatBuffer a, FloatBuffer b, int n, int[] sigma) {
         IntStream.range(0, parallelSlices(n)).parallel().forEach(s -> {
             float[] row = new float[n];
             float[] permuted = new float[n];
@@ -68,7 +68,7 @@ final class SymmetricPermutation {
     }
 
     /** {@code A[i][j] ← A[n-1-i][n-1-j]}: the flat array of {@code n²} values reversed. */
-    static void reverseBoth(FloatBuffer a, int n) {
+    public static void reverseBoth(FloatBuffer a, int n) {
         long total = (long) n * n;
         long half = total / 2;
         int chunks = (int) ((half + REVERSE_CHUNK - 1) / REVERSE_CHUNK);
@@ -91,7 +91,7 @@ final class SymmetricPermutation {
     }
 
     /** {@code A[i][j] ← A[j][i]} for {@code j < i}: the lower triangle rebuilt from the upper one. */
-    static void mirrorUpperToLower(FloatBuffer a, int n) {
+    public static void mirrorUpperToLower(FloatBuffer a, int n) {
         float[] row = new float[n];
         for (int i = 1; i < n; i++) {
             for (int j = 0; j < i; j++) {
@@ -101,11 +101,11 @@ final class SymmetricPermutation {
         }
     }
 
-    static int parallelSlices(int n) {
+    public static int parallelSlices(int n) {
         return Math.max(1, Math.min(n, 4 * Runtime.getRuntime().availableProcessors()));
     }
 
-    static int sliceStart(int n, int slice) {
+    public static int sliceStart(int n, int slice) {
         return (int) ((long) n * slice / parallelSlices(n));
     }
 

@@ -1,5 +1,7 @@
 package org.quant4j.ptq;
 
+import org.quant4j.ptq.rtn.Rtn;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

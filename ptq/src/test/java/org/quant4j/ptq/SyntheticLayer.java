@@ -12,9 +12,9 @@ import org.quant4j.calibration.LayerStats;
  * channels with ~10× the typical magnitude, and non-zero channel means; weights Gaussian with
  * per-row scales. Rows of X are calibration inputs; a second, independent draw is held out.
  */
-record SyntheticLayer(INDArray weight, INDArray calibration, INDArray heldOut) {
+public record SyntheticLayer(INDArray weight, INDArray calibration, INDArray heldOut) {
 
-    static SyntheticLayer create(long seed, int out, int in, int calibrationRows, int latent, int outliers) {
+    public static SyntheticLayer create(long seed, int out, int in, int calibrationRows, int latent, int outliers) {
         Random random = new Random(seed);
         float[] mixing = gaussian(random, latent * in, (float) (1 / Math.sqrt(latent)));
         float[] channelScale = new float[in];
@@ -47,7 +47,7 @@ record SyntheticLayer(INDArray weight, INDArray calibration, INDArray heldOut) {
         return x;
     }
 
-    static float[] gaussian(Random random, int n, float sigma) {
+    public static float[] gaussian(Random random, int n, float sigma) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             v[i] = sigma * (float) random.nextGaussian();
@@ -55,12 +55,12 @@ record SyntheticLayer(INDArray weight, INDArray calibration, INDArray heldOut) {
         return v;
     }
 
-    int in() {
+    public int in() {
         return (int) weight.size(1);
     }
 
     /** Statistics of the calibration rows, fed in batches of 256. */
-    LayerStats stats(String name) {
+    public LayerStats stats(String name) {
         LayerStats stats = new LayerStats(name, in(), 512, 1L);
         long rows = calibration.rows();
         for (long r = 0; r < rows; r += 256) {
@@ -71,7 +71,7 @@ record SyntheticLayer(INDArray weight, INDArray calibration, INDArray heldOut) {
     }
 
     /** {@code ‖W Xᵀ − Ŵ Xᵀ‖² / ‖W Xᵀ‖²} on the held-out rows. */
-    double relativeOutputError(INDArray quantized) {
+    public double relativeOutputError(INDArray quantized) {
         return OutputError.relative(weight, quantized, heldOut);
     }
 }

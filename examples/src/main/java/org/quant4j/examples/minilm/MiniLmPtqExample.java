@@ -11,7 +11,7 @@ import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.bert.BertQuantizedWeights;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.data.SotuCorpus;
-import org.quant4j.ptq.Gptq;
+import org.quant4j.ptq.gptq.Gptq;
 import org.quant4j.ptq.RangeSearch;
 import org.quant4j.ptq.bert.BertPtq;
 import org.quant4j.ptq.bert.BertPtqResult;

@@ -19,7 +19,7 @@ import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.bert.BertEncoder;
 import org.quant4j.model.bert.LinearTarget;
 import org.quant4j.model.bert.MiniLm;
-import org.quant4j.ptq.ClaqParams;
+import org.quant4j.ptq.claq.ClaqParams;
 import org.quant4j.ptq.bert.BertPtq;
 import org.quant4j.ptq.bert.BertPtqResult;
 import org.quant4j.ptq.pipeline.LayerReport;

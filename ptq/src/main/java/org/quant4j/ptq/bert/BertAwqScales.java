@@ -7,7 +7,7 @@ import org.quant4j.core.InvalidTensorException;
 import org.quant4j.model.bert.BertEncoder;
 import org.quant4j.model.bert.LinearRole;
 import org.quant4j.model.bert.LinearTarget;
-import org.quant4j.ptq.AwqFolding;
+import org.quant4j.ptq.awq.AwqFolding;
 
 /**
  * Where AWQ's input-channel scales of one post-LayerNorm BERT layer go (AutoAWQ {@code apply_scale}), so

@@ -14,10 +14,10 @@ import org.quant4j.core.QuantizedTensor;
 import org.quant4j.model.Dl4jNetwork;
 import org.quant4j.model.StoredWeight;
 import org.quant4j.model.WeightTarget;
-import org.quant4j.ptq.Awq;
-import org.quant4j.ptq.AwqFolding;
-import org.quant4j.ptq.AwqLoss;
-import org.quant4j.ptq.AwqScaleSearch;
+import org.quant4j.ptq.awq.Awq;
+import org.quant4j.ptq.awq.AwqFolding;
+import org.quant4j.ptq.awq.AwqLoss;
+import org.quant4j.ptq.awq.AwqScaleSearch;
 
 /**
  * AWQ on a DL4J network in AutoAWQ's order ({@code AwqQuantizer.quantize}: all scales searched and applied, then

@@ -20,8 +20,8 @@ import org.quant4j.core.Quantizer;
 import org.quant4j.model.Dl4jNetwork;
 import org.quant4j.model.StoredWeight;
 import org.quant4j.model.WeightTarget;
-import org.quant4j.ptq.Awq;
-import org.quant4j.ptq.Claq;
+import org.quant4j.ptq.awq.Awq;
+import org.quant4j.ptq.claq.Claq;
 import org.quant4j.ptq.OutputError;
 import org.quant4j.ptq.WeightSolver;
 

@@ -8,9 +8,9 @@ import org.quant4j.core.QuantSpec;
 import org.quant4j.model.Dl4jNetwork;
 import org.quant4j.model.StoredWeight;
 import org.quant4j.model.WeightTarget;
-import org.quant4j.ptq.Awq;
-import org.quant4j.ptq.Claq;
-import org.quant4j.ptq.InputScaledSolver;
+import org.quant4j.ptq.awq.Awq;
+import org.quant4j.ptq.claq.Claq;
+import org.quant4j.ptq.awq.InputScaledSolver;
 import org.quant4j.ptq.WeightSolver;
 
 /**

@@ -28,11 +28,11 @@ import org.quant4j.model.bert.LinearTarget;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.bert.ModelInputException;
 import org.quant4j.model.data.SotuCorpus;
-import org.quant4j.ptq.Awq;
-import org.quant4j.ptq.ClaqParams;
-import org.quant4j.ptq.Gptq;
-import org.quant4j.ptq.Hqq;
-import org.quant4j.ptq.Rtn;
+import org.quant4j.ptq.awq.Awq;
+import org.quant4j.ptq.claq.ClaqParams;
+import org.quant4j.ptq.gptq.Gptq;
+import org.quant4j.ptq.hqq.Hqq;
+import org.quant4j.ptq.rtn.Rtn;
 import org.quant4j.ptq.pipeline.LayerReport;
 import org.quant4j.ptq.pipeline.PassRecorder;
 

@@ -12,8 +12,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.quant4j.ptq.Awq;
-import org.quant4j.ptq.Rtn;
+import org.quant4j.ptq.awq.Awq;
+import org.quant4j.ptq.rtn.Rtn;
 
 /**
  * AWQ on the CNN (input scales stored for the convolution and for the Dense after the flatten, folded for the output
@@ -39,7 +39,6 @@ class PtqPipelineAwqConvAndGraphTest {
         assertThat(awq.report().layer("layer2/W").note()).contains("1/s folded into layer1/W");
         PtqPipelineAwqTest.assertRoundTrip(awq, cnn, dir.resolve("cnn-awq4.q4j"));
     }
-
 
     @Test
     void awqOnAComputationGraphFoldsIntoTheHiddenLayer() {

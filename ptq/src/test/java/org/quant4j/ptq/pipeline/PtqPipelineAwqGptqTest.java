@@ -13,8 +13,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.quant4j.core.QuantizedTensor;
-import org.quant4j.ptq.Awq;
-import org.quant4j.ptq.Gptq;
+import org.quant4j.ptq.awq.Awq;
+import org.quant4j.ptq.gptq.Gptq;
 
 /**
  * AWQ with GPTQ (act-order) as the quantizing step in the pipeline, on the MNIST MLP 784-1024-1024-10

@@ -25,10 +25,10 @@ import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.Dl4jNetwork;
 import org.quant4j.model.WeightTarget;
-import org.quant4j.ptq.Awq;
-import org.quant4j.ptq.Claq;
-import org.quant4j.ptq.ClaqParams;
-import org.quant4j.ptq.Rtn;
+import org.quant4j.ptq.awq.Awq;
+import org.quant4j.ptq.claq.Claq;
+import org.quant4j.ptq.claq.ClaqParams;
+import org.quant4j.ptq.rtn.Rtn;
 
 /**
  * AWQ in the pipeline on the MNIST MLP 784-1024-1024-10 (ReLU) trained on real digits ({@link TrainedMnist}):

@@ -15,11 +15,11 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.model.Dl4jNetwork;
-import org.quant4j.ptq.Awq;
-import org.quant4j.ptq.Claq;
-import org.quant4j.ptq.ClaqParams;
-import org.quant4j.ptq.Gptq;
-import org.quant4j.ptq.Rtn;
+import org.quant4j.ptq.awq.Awq;
+import org.quant4j.ptq.claq.Claq;
+import org.quant4j.ptq.claq.ClaqParams;
+import org.quant4j.ptq.gptq.Gptq;
+import org.quant4j.ptq.rtn.Rtn;
 
 /**
  * After bias correction every corrected layer's mean pre-activation over the calibration digits is the float

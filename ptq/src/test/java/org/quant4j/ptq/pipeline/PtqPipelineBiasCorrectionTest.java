@@ -23,8 +23,8 @@ import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.Dl4jNetwork;
-import org.quant4j.ptq.Hqq;
-import org.quant4j.ptq.Rtn;
+import org.quant4j.ptq.hqq.Hqq;
+import org.quant4j.ptq.rtn.Rtn;
 import org.quant4j.ptq.WeightSolver;
 
 /**

@@ -15,9 +15,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.core.ClaqTensor;
 import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.Dl4jNetwork;
-import org.quant4j.ptq.Claq;
-import org.quant4j.ptq.ClaqParams;
-import org.quant4j.ptq.Rtn;
+import org.quant4j.ptq.claq.Claq;
+import org.quant4j.ptq.claq.ClaqParams;
+import org.quant4j.ptq.rtn.Rtn;
 
 /** CLAQ in the pipeline on the MNIST MLP 784-1024-1024-10 trained on real digits ({@link TrainedMnist}). */
 class PtqPipelineClaqTest {

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.Dl4jNetwork;
-import org.quant4j.ptq.Gptq;
-import org.quant4j.ptq.Rtn;
+import org.quant4j.ptq.gptq.Gptq;
+import org.quant4j.ptq.rtn.Rtn;
 import org.quant4j.ptq.WeightSolver;
 
 /**
