@@ -39,6 +39,8 @@ public final class LayerStats {
     private String layer;
     private INDArray hessian;
     private long rows;
+    /** A derived snapshot ({@link #inputsDividedBy}) that takes no more rows. */
+    private boolean frozen;
 
     /** Statistics of a layer with {@code inFeatures} inputs, a 512-row reservoir, seed 0. */
     public LayerStats(int inFeatures) {
@@ -76,6 +78,40 @@ public final class LayerStats {
         this.withHessian = withHessian;
     }
 
+    /**
+     * The statistics of the inputs divided channel by channel by {@code s} ({@code x·diag(1/s)}, the inputs a weight
+     * {@code W·diag(s)} sees after AWQ's scaling): Hessian {@code diag(1/s)·H·diag(1/s)}, mean {@code |x|/s}, the same
+     * reservoir rows divided by {@code s}. A snapshot: it cannot accumulate further.
+     *
+     * @throws InvalidTensorException if {@code s} does not have one positive finite value per input
+     */
+    public LayerStats inputsDividedBy(float[] s) {
+        if (s.length != inFeatures) {
+            throw new InvalidTensorException(describe(layer) + ": " + s.length + " input scales for " + inFeatures + " inputs");
+        }
+        float[] inverse = new float[inFeatures];
+        for (int c = 0; c < inFeatures; c++) {
+            if (!(s[c] > 0) || !Float.isFinite(s[c])) {
+                throw new InvalidTensorException(describe(layer) + ": input scale " + c + " is " + s[c]);
+            }
+            inverse[c] = 1f / s[c];
+        }
+        LayerStats out = new LayerStats(layer, inFeatures, reservoirCapacity, 0L, withHessian);
+        out.rows = rows;
+        out.frozen = true;
+        for (int c = 0; c < inFeatures; c++) {
+            out.absSum[c] = absSum[c] / s[c];
+        }
+        for (int i = 0; i < reservoir.length; i++) {
+            out.reservoir[i] = reservoir[i] * inverse[i % inFeatures];
+        }
+        if (hessian != null) {
+            INDArray inv = Nd4j.create(inverse, new long[] {inFeatures}, 'c');
+            out.hessian = hessian.dup('c').muliRowVector(inv.reshape(1, inFeatures)).muliColumnVector(inv.reshape(inFeatures, 1));
+        }
+        return out;
+    }
+
     public int inFeatures() {
         return inFeatures;
     }
@@ -93,6 +129,9 @@ public final class LayerStats {
      *                                an activation is NaN or infinite (then nothing is accumulated)
      */
     public void accumulate(String layer, INDArray batch) {
+        if (frozen) {
+            throw new IllegalStateException(describe(this.layer) + ": derived statistics take no more rows");
+        }
         if (this.layer == null) {
             this.layer = layer;
         }

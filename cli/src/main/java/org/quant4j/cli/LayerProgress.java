@@ -6,7 +6,7 @@ import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
-import org.quant4j.model.WeightTarget;
+import org.quant4j.model.QuantTarget;
 import org.quant4j.ptq.pipeline.LayerReport;
 import org.quant4j.ptq.pipeline.PtqListener;
 
@@ -25,12 +25,12 @@ final class LayerProgress implements PtqListener {
     }
 
     @Override
-    public void layerStarted(int index, int count, WeightTarget target, long steps) {
+    public void layerStarted(int index, int count, QuantTarget target, long steps) {
         bar = newBar(String.format(Locale.ROOT, "[%d/%d] %s", index + 1, count, target.name()), steps);
     }
 
     @Override
-    public void layerStep(WeightTarget target, String phase) {
+    public void layerStep(QuantTarget target, String phase) {
         bar.setExtraMessage(phase);
         bar.step();
     }

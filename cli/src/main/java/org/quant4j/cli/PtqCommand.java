@@ -20,8 +20,8 @@ import org.quant4j.ptq.gptq.Gptq;
 import org.quant4j.ptq.hqq.Hqq;
 import org.quant4j.ptq.RangeSearch;
 import org.quant4j.ptq.rtn.Rtn;
-import org.quant4j.ptq.WeightSolver;
-import org.quant4j.ptq.pipeline.CalibrationData;
+import org.quant4j.ptq.GridSolver;
+import org.quant4j.calibration.CalibrationData;
 import org.quant4j.ptq.pipeline.GroupFallback;
 import org.quant4j.ptq.pipeline.PtqPipeline;
 import org.quant4j.ptq.pipeline.PtqReport;
@@ -114,7 +114,7 @@ final class PtqCommand implements Command {
         Path outFile = Path.of(cmd.getOptionValue("out"));
         String method = cmd.getOptionValue("method", "gptq").toLowerCase(Locale.ROOT);
         ClaqParams claq = claqParams(cmd, method);
-        WeightSolver solver = claq == null ? solver(cmd, method) : null;
+        GridSolver solver = claq == null ? solver(cmd, method) : null;
         QuantSpec spec = claq == null ? spec(cmd, method, method.equals("awq")) : null; // AutoAWQ: zero_point=True
         String fallbackName = cmd.getOptionValue("group-fallback", "refuse");
         GroupFallback fallback = fallback(fallbackName);
@@ -180,7 +180,7 @@ final class PtqCommand implements Command {
      * The solver of {@code method} with the {@code --act-order}, {@code --range} and {@code --awq-gptq} options
      * (the first two for gptq, and for awq only with {@code --awq-gptq}, whose GPTQ step they configure).
      */
-    static WeightSolver solver(CommandLine cmd, String method) {
+    static GridSolver solver(CommandLine cmd, String method) {
         boolean awqGptq = awqGptq(cmd, method);
         boolean gptqOptions = method.equals("gptq") || awqGptq;
         boolean actOrder = cmd.hasOption("act-order");

@@ -13,8 +13,11 @@ import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.data.SotuCorpus;
 import org.quant4j.ptq.gptq.Gptq;
 import org.quant4j.ptq.RangeSearch;
-import org.quant4j.ptq.bert.BertPtq;
-import org.quant4j.ptq.bert.BertPtqResult;
+import org.quant4j.model.QuantizableModel;
+import org.quant4j.model.TextCalibration;
+import org.quant4j.model.bert.QuantizableBert;
+import org.quant4j.ptq.pipeline.PtqPipeline;
+import org.quant4j.ptq.pipeline.PtqResult;
 
 /**
  * PTQ of a real pretrained transformer, end to end, with nothing downloaded at run time: all-MiniLM-L6-v2 and
@@ -53,10 +56,11 @@ public final class MiniLmPtqExample {
         // GPTQ with the reference's act-order (desc_act) and mse range search: the 4-bit setting that reaches a mean
         // cosine of 0.99 to fp32 here (README); new Gptq() gives the reference defaults.
         Gptq gptq = Gptq.builder().actOrder(true).range(RangeSearch.mse()).build();
-        BertPtqResult result = BertPtq.builder("gptq", spec).solver(gptq).calibration(split.calibration())
-                .calibrationDescription(split.calibrationDescription() + ", seed " + SotuCorpus.DEFAULT_SEED)
+        PtqResult<QuantizableModel> result = PtqPipeline.builder(gptq, spec)
+                .calibration(new TextCalibration(split.calibration(), 128,
+                        split.calibrationDescription() + ", seed " + SotuCorpus.DEFAULT_SEED))
                 .seed(MiniLmPtqTable.SEED).build()
-                .quantize(model);
+                .quantize(QuantizableBert.of(model));
         double seconds = (System.nanoTime() - start) / 1e9;
         result.writeModel(file);
         out.printf(Locale.ROOT, "GPTQ act-order + mse %s: %.1f s, wrote %s (%,d bytes)%n", spec.shortName(), seconds, file,

@@ -20,13 +20,19 @@ import org.quant4j.model.bert.BertEncoder;
 import org.quant4j.model.bert.LinearTarget;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.ptq.claq.ClaqParams;
-import org.quant4j.ptq.bert.BertPtq;
-import org.quant4j.ptq.bert.BertPtqResult;
+import org.quant4j.model.QuantizableModel;
+import org.quant4j.model.TextCalibration;
+import org.quant4j.model.bert.QuantizableBert;
+import org.quant4j.ptq.Solvers;
+import org.quant4j.ptq.WeightSolver;
+import org.quant4j.ptq.claq.Claq;
+import org.quant4j.ptq.pipeline.PtqPipeline;
+import org.quant4j.ptq.pipeline.PtqResult;
 import org.quant4j.ptq.pipeline.LayerReport;
 import org.quant4j.ptq.pipeline.PtqListener;
 
 /**
- * The all-MiniLM-L6-v2 PTQ table: for each method and width, {@link BertPtq} quantizes a fresh fp32 copy on the
+ * The all-MiniLM-L6-v2 PTQ table: for each method and width, {@link PtqPipeline} quantizes a fresh fp32 copy on the
  * calibration passages, the model file is written, read back and loaded into the scratch encoder, and its
  * sentence embeddings are compared to fp32 ({@link MiniLmEvaluation#quantizedRow}); each row is appended to the
  * report as soon as it is measured.
@@ -94,8 +100,8 @@ public final class MiniLmPtqTable {
         String suffix = biasCorrection ? "-bc" : "";
         List<Entry> entries = new ArrayList<>();
         for (String method : methods) {
-            if (!BertPtq.METHODS.contains(method)) {
-                throw new InvalidSpecException("unknown method '" + method + "'; methods are " + BertPtq.METHODS);
+            if (!Solvers.NAMES.contains(method)) {
+                throw new InvalidSpecException("unknown method '" + method + "'; methods are " + Solvers.NAMES);
             }
             if (method.equals("claq")) {
                 for (double b : claqBits) {
@@ -141,14 +147,12 @@ public final class MiniLmPtqTable {
     private static void runOne(MiniLmEvaluation eval, List<String> calibration, String calibrationDescription, Entry e,
                                String tag, Path modelDir, RowSink sink, PrintStream progress) throws IOException {
         long start = System.nanoTime();
-        BertPtq.Builder b = BertPtq.builder(e.method(), e.spec()).calibration(calibration)
-                .calibrationDescription(calibrationDescription).seed(SEED).listener(layers(tag, progress))
-                .biasCorrection(e.biasCorrection());
-        if (e.claq() != null) {
-            b.claq(e.claq());
-        }
+        WeightSolver solver = e.claq() != null ? new Claq(e.claq()) : Solvers.create(e.method());
+        PtqPipeline.Builder b = PtqPipeline.builder(solver, e.spec())
+                .calibration(new TextCalibration(calibration, 128, calibrationDescription)).seed(SEED)
+                .listener(layers(tag, progress)).biasCorrection(e.biasCorrection());
         MiniLm model = eval.freshFp32Copy();
-        BertPtqResult result = b.build().quantize(model);
+        PtqResult<QuantizableModel> result = b.build().quantize(QuantizableBert.of(model));
         double seconds = (System.nanoTime() - start) / 1e9;
         Map<String, float[]> inPlace = targetWeights(model.encoder());
         Path file = modelDir.resolve("minilm-" + e.method() + "-" + e.label() + ".q4j");

@@ -1,5 +1,7 @@
 package org.quant4j.ptq.awq;
 
+import org.quant4j.model.AwqFolding;
+import org.quant4j.ptq.GridSolver;
 import org.quant4j.ptq.RangeSearch;
 import org.quant4j.ptq.gptq.Gptq;
 
@@ -199,6 +201,49 @@ public final class Awq implements InputScaledSolver {
             results.add(quantizeLayer(l.name(), ws, s, l.clip() ? scaledRows : null, scaledHessian, spec));
         }
         return new GroupResult(scales, List.copyOf(results));
+    }
+
+    /**
+     * AWQ's quantizing step on an already scaled problem, as the PTQ runner calls it after applying the scales: the
+     * weight is {@code W·diag(s)} and the statistics are those of {@code x·diag(1/s)}
+     * ({@code LayerStats.inputsDividedBy}). With a GPTQ step that is the {@link Gptq}; otherwise the clip search on
+     * up to {@code clipRows} reservoir rows (skipped, as AutoAWQ's {@code avoid_clipping}, for targets whose name
+     * holds {@code q_}, {@code k_}, {@code query}, {@code key} or {@code Wqkv}: their error is seen through
+     * {@code QKᵀ}) and round-to-nearest with the clipped ranges.
+     */
+    public GridSolver quantizer() {
+        return gptq != null ? gptq : new ClipAndRound();
+    }
+
+    /** AutoAWQ {@code avoid_clipping}. */
+    static final List<String> AVOID_CLIPPING = List.of("q_", "k_", "query", "key", "Wqkv");
+
+    /** The clip search and round-to-nearest of {@link #quantizer()}. */
+    private final class ClipAndRound implements GridSolver {
+        @Override public String name() { return "awq"; }
+        @Override public boolean needsCalibration() { return true; }
+        @Override public boolean needsHessian() { return false; }
+
+        @Override
+        public QuantizedTensor solve(String layer, INDArray w, LayerStats stats, QuantSpec spec) {
+            INDArray ws = w.castTo(DataType.FLOAT).dup('c');
+            boolean clipped = clip && AVOID_CLIPPING.stream().noneMatch(layer::contains);
+            AwqClipSearch.Result r = clipped ? clipSearch.search(layer, ws, pick(stats.sampleRows()), spec) : null;
+            AwqGrid grid = AwqGrid.of(layer, spec, (int) ws.size(0), (int) ws.size(1));
+            return grid.quantize(ws.data().asFloat(), ws.shape(), r == null ? null : r.clip());
+        }
+
+        @Override
+        public String toString() {
+            return clip ? clipSearch + ", clipRows=" + clipRows : "no clip";
+        }
+    }
+
+    /** Up to {@code clipRows} rows of {@code x}, evenly strided (AutoAWQ {@code input_feat[:, ::step]}). */
+    private INDArray pick(INDArray x) {
+        long rows = x.rows();
+        long step = Math.max(1, rows / clipRows);
+        return step == 1 ? x : x.get(NDArrayIndex.interval(0, step, rows), NDArrayIndex.all());
     }
 
     /** The scale search this solver runs (for pipelines that search the scales of several groups first). */

@@ -1,6 +1,7 @@
 package org.quant4j.ptq.awq;
 
-import org.quant4j.ptq.WeightSolver;
+import org.quant4j.model.AwqFolding;
+import org.quant4j.ptq.GridSolver;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.calibration.LayerStats;
@@ -12,7 +13,7 @@ import org.quant4j.core.QuantSpec;
  * {@link #solveScaled} instead and either fold {@code 1/s} into the op before the layer
  * ({@link AwqFolding}) or write back {@link InputScaledTensor#effectiveWeight()}.
  */
-public interface InputScaledSolver extends WeightSolver {
+public interface InputScaledSolver extends GridSolver {
     /** Quantizes {@code W·diag(s)} for input scales {@code s} it chooses. */
     InputScaledTensor solveScaled(String layer, INDArray w, LayerStats stats, QuantSpec spec);
 }

@@ -1,5 +1,6 @@
 package org.quant4j.ptq.awq;
 
+import org.quant4j.model.AwqFolding;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

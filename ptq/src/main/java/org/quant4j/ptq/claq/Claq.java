@@ -6,7 +6,10 @@ import org.quant4j.ptq.gptq.InverseHessianFactor;
 
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.Objects;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.model.StoredWeight;
 import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -26,11 +29,11 @@ import org.quant4j.core.NumberEncoding;
  * "Adaptive Precision") and a few extreme weights per column are kept in FP16 ("Outlier Reservation").
  * {@link ClaqParams} documents the options and {@link ClaqSweep} the loop.
  *
- * <p>This is a sibling of {@link WeightSolver}, not an implementation: its result is a {@link ClaqTensor}
- * (codebooks, per-column widths, sparse outliers), which no {@link org.quant4j.core.QuantSpec} describes.
+ * <p>An ordinary {@link WeightSolver} that takes no spec ({@link #usesSpec()} is false): its result is a
+ * {@link ClaqTensor} (codebooks, per-column widths, sparse outliers), which no {@link QuantSpec} describes.
  * Weights are {@code [out, in]} (any rank: {@code shape[0] × rest}), finite and within the FP16 range.
  */
-public final class Claq {
+public final class Claq implements WeightSolver {
     private final ClaqParams params;
 
     public Claq(ClaqParams params) {
@@ -41,8 +44,27 @@ public final class Claq {
         return params;
     }
 
+    @Override
     public String name() {
         return "claq";
+    }
+
+    @Override
+    public boolean needsCalibration() {
+        return true;
+    }
+
+    @Override
+    public boolean usesSpec() {
+        return false;
+    }
+
+    /** {@link #solveDetailed}; {@code spec} is unused (the widths are {@link #params()}'s). */
+    @Override
+    public Solution quantize(String layer, INDArray w, LayerStats stats, QuantSpec spec) {
+        ClaqTensor c = solveDetailed(layer, w, stats).tensor();
+        return new Solution(new StoredWeight.Codebooks(c), String.format(Locale.ROOT, "%.3f code bits, %d outliers",
+                c.averageCodeBits(), c.outlierCount()));
     }
 
     /** The outcome of one layer: the tensor, the damping used and GPTQ's proxy loss. */

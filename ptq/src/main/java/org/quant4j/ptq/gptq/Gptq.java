@@ -4,7 +4,7 @@ import org.quant4j.ptq.IntTensors;
 import org.quant4j.ptq.RangeSearch;
 import org.quant4j.ptq.ScaleLayout;
 import org.quant4j.ptq.SymmetricPermutation;
-import org.quant4j.ptq.WeightSolver;
+import org.quant4j.ptq.GridSolver;
 import org.quant4j.ptq.rtn.Rtn;
 
 import java.nio.FloatBuffer;
@@ -55,7 +55,7 @@ import org.quant4j.core.formats.IntGrid;
  *
  * <p>Weights are {@code [out, in]} (any rank: {@code shape[0] × rest}); INT specs only.
  */
-public final class Gptq implements WeightSolver {
+public final class Gptq implements GridSolver {
     public static final int DEFAULT_BLOCK_SIZE = 128;
     public static final double DEFAULT_PERC_DAMP = 0.01;
     public static final double DEFAULT_MAX_PERC_DAMP = 10;

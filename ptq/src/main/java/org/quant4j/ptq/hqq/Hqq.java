@@ -1,6 +1,6 @@
 package org.quant4j.ptq.hqq;
 
-import org.quant4j.ptq.WeightSolver;
+import org.quant4j.ptq.GridSolver;
 
 import java.util.Objects;
 import java.util.stream.IntStream;
@@ -37,7 +37,7 @@ import org.quant4j.ptq.hqq.HqqResult;
  * not compared), but an integer zero point can rarely move and the gain is small.
  * Symmetric specs (no zero point to optimise) and non-INT formats are rejected.
  */
-public final class Hqq implements WeightSolver {
+public final class Hqq implements GridSolver {
     private final HqqParams params;
 
     /** The reference defaults ({@link HqqParams#DEFAULTS}). */

@@ -4,111 +4,134 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.quant4j.calibration.CalibrationRunner;
 import org.quant4j.core.InvalidTensorException;
-import org.quant4j.model.Dl4jNetwork;
-import org.quant4j.model.WeightTarget;
+import org.quant4j.model.CalibrationInput;
+import org.quant4j.model.CalibrationPass;
+import org.quant4j.model.ModelBlock;
+import org.quant4j.model.QuantTarget;
+import org.quant4j.model.QuantizableModel;
+import org.quant4j.model.TargetGroup;
 import org.quant4j.ptq.BiasCorrection;
 
 /**
- * {@link BiasCorrection} of a whole DL4J network in {@link PtqPipeline}: {@link #capture} records, before any target
- * is quantized, every target's float weight {@code W} and mean calibration input {@code E[x]} in the network; once
- * every target is quantized, {@link #apply} walks the targets in network order and adds
- * {@code W·E[x] − Ŵ·E[x̂]} to each one's bias, {@code x̂} being its calibration inputs in the network as it is at
- * that moment (every earlier target quantized and already corrected), {@code Ŵ} the weight the network computes
- * with.
- *
- * <p>Dense and Output layers multiply their {@code [batch, nIn]} input; a convolution's rows are its im2col
- * patches (zero padding included as the layer sees it, {@link CalibrationRunner}), so {@code W·E[patch]} is the mean
- * pre-activation of each output channel over images and positions. Both are captured on the same network object
- * (the pipeline's copy), so for AWQ, whose scales {@link AwqTargets} folds into that copy before quantizing,
- * {@code W}, {@code E[x]} and {@code Ŵ}, {@code E[x̂]} are all in the domain the copy computes in (a Dense whose rows
- * carry the next layer's {@code 1/s} is corrected towards its float output divided by {@code s}, which is what the
- * float copy computes). Targets whose layer has no bias ({@code hasBias(false)}) or whose inputs the runner cannot
- * capture (LSTM) are left alone, and their note says so.
+ * Empirical {@link BiasCorrection} of a whole {@link QuantizableModel}, run by {@link PtqPipeline} after the solver.
+ * {@link #capture}, before anything is changed, records every target's mean output {@code E[y] = W·E[x] + b} over the
+ * calibration data of the float model. {@link #apply} then walks the quantized model block by block and group by
+ * group, measures each group's mean input {@code E[x̂]} with every earlier target already corrected, and sets each
+ * target's bias to {@code E[y]/r − Ŵ·E[x̂]}, {@code r} being the scales AWQ folded into the target's rows (so the
+ * model computes its outputs divided by them; 1 otherwise). Targets without a bias, or whose inputs calibration cannot
+ * capture, are left alone and their note says so.
  */
 final class BiasCorrectionPass {
-    /** A target's float reference: its weight and mean input before quantization (null for skipped targets). */
-    private record Reference(float[] weight, double[] mean) {}
-
-    private final Dl4jNetwork view;
-    private final CalibrationRunner runner;
-    private final CalibrationData calibration;
-    private final Map<WeightTarget, Reference> references;
+    private final QuantizableModel model;
+    private final CalibrationInput calibration;
+    private final Map<QuantTarget, double[]> floatMeanOutputs;
     private final Map<String, String> skipped;
 
-    private BiasCorrectionPass(Dl4jNetwork view, CalibrationRunner runner, CalibrationData calibration,
-                               Map<WeightTarget, Reference> references, Map<String, String> skipped) {
-        this.view = view;
-        this.runner = runner;
+    private BiasCorrectionPass(QuantizableModel model, CalibrationInput calibration,
+                               Map<QuantTarget, double[]> floatMeanOutputs, Map<String, String> skipped) {
+        this.model = model;
         this.calibration = calibration;
-        this.references = references;
+        this.floatMeanOutputs = floatMeanOutputs;
         this.skipped = skipped;
     }
 
-    /**
-     * Records the float reference of every target of {@code view} that can be corrected; call it before any target
-     * is quantized.
-     *
-     * @param runner   a runner on the same network as {@code view}
-     * @param listener gets one {@link PtqListener#passStep} per target
-     */
-    static BiasCorrectionPass capture(Dl4jNetwork view, CalibrationRunner runner, CalibrationData calibration,
-                                      List<WeightTarget> targets, PtqListener listener) {
-        Map<WeightTarget, Reference> references = new LinkedHashMap<>();
+    /** The float model's mean output of every correctable target; one {@link PtqListener#passStep} per block. */
+    static BiasCorrectionPass capture(QuantizableModel model, CalibrationInput calibration, PtqListener listener) {
         Map<String, String> skipped = new LinkedHashMap<>();
-        listener.passStarted(PtqListener.BIAS_CORRECTION_CAPTURE, targets.size());
-        for (WeightTarget t : targets) {
-            if (!runner.supports(t)) {
-                skipped.put(t.name(), "not bias-corrected: bias correction covers Dense, Output, RnnOutput and Convolution W ("
-                        + t.layerType() + " " + t.paramKey() + ")");
-            } else if (view.bias(t) == null) {
-                skipped.put(t.name(), "not bias-corrected: the layer has no bias (hasBias=false)");
-            } else {
-                references.put(t, new Reference(view.weight(t).data().asFloat(), calibration.meanRows(runner, t)));
+        Map<TargetGroup, BiasCorrection.MeanInput> means = new LinkedHashMap<>();
+        for (ModelBlock b : model.blocks()) {
+            for (TargetGroup g : b.groups()) {
+                for (QuantTarget t : g.targets()) {
+                    if (!t.capturable()) {
+                        skipped.put(t.name(), "not bias-corrected: calibration cannot capture the inputs of " + t.type());
+                    } else if (model.bias(t) == null) {
+                        skipped.put(t.name(), "not bias-corrected: the layer has no bias (hasBias=false)");
+                    } else {
+                        means.putIfAbsent(g, new BiasCorrection.MeanInput(g.first().inputWidth()));
+                    }
+                }
             }
-            listener.passStep(PtqListener.BIAS_CORRECTION_CAPTURE, t.name());
+        }
+        CalibrationPass pass = model.open(calibration);
+        List<ModelBlock> blocks = model.blocks();
+        listener.passStarted(PtqListener.BIAS_CORRECTION_CAPTURE, blocks.size());
+        for (int b = 0; b < blocks.size(); b++) {
+            pass.advance(b, (group, rows) -> {
+                BiasCorrection.MeanInput m = means.get(group);
+                if (m != null) {
+                    m.add(rows);
+                }
+            });
+            listener.passStep(PtqListener.BIAS_CORRECTION_CAPTURE, blocks.get(b).name());
         }
         listener.passFinished(PtqListener.BIAS_CORRECTION_CAPTURE);
-        return new BiasCorrectionPass(view, runner, calibration, references, skipped);
+        Map<QuantTarget, double[]> outputs = new LinkedHashMap<>();
+        means.forEach((g, m) -> {
+            double[] mean = m.mean();
+            for (QuantTarget t : g.targets()) {
+                if (!skipped.containsKey(t.name())) {
+                    outputs.put(t, BiasCorrection.meanOutput(t.name(), model.weight(t).data().asFloat(),
+                            model.bias(t).data().asFloat(), mean));
+                }
+            }
+        });
+        return new BiasCorrectionPass(model, calibration, outputs, skipped);
     }
 
     /**
-     * Corrects every captured target's bias in network order, in place; one {@link PtqListener#passStep} per target.
+     * Corrects every captured target's bias in model order, in place; one {@link PtqListener#passStep} per group.
      *
+     * @param rowScales per target whose rows carry a later group's AWQ scales, those scales
      * @return per target name, what was done (for the report's notes)
-     * @throws InvalidTensorException naming the layer when a shift is NaN or infinite (non-finite activations)
+     * @throws InvalidTensorException naming the target when a bias is NaN or infinite (non-finite activations)
      */
-    Map<String, String> apply(PtqListener listener) {
+    Map<String, String> apply(Map<String, float[]> rowScales, PtqListener listener) {
         Map<String, String> notes = new LinkedHashMap<>(skipped);
-        listener.passStarted(PtqListener.BIAS_CORRECTION, references.size());
-        for (Map.Entry<WeightTarget, Reference> e : references.entrySet()) {
-            WeightTarget t = e.getKey();
-            Reference ref = e.getValue();
-            double[] quantMean = calibration.meanRows(runner, t);
-            float[] shift = BiasCorrection.shift(t.name(), ref.weight(), view.weight(t).data().asFloat(), ref.mean(),
-                    quantMean);
-            INDArray bias = view.bias(t);
-            if (bias.length() != shift.length) {
-                throw new InvalidTensorException("bias correction of '" + t.name() + "': its bias '" + t.layerName()
-                        + "/b' has " + bias.length() + " values for " + shift.length + " output rows");
-            }
-            double squares = 0;
-            for (float s : shift) {
-                if (!Float.isFinite(s)) {
-                    throw new InvalidTensorException("bias correction of '" + t.name() + "': the bias shift is " + s
-                            + " (non-finite calibration activations?)");
+        List<ModelBlock> blocks = model.blocks();
+        long groups = blocks.stream().mapToLong(b -> b.groups().size()).sum();
+        CalibrationPass pass = model.open(calibration);
+        listener.passStarted(PtqListener.BIAS_CORRECTION, groups);
+        for (int b = 0; b < blocks.size(); b++) {
+            List<TargetGroup> gs = blocks.get(b).groups();
+            for (int g = 0; g < gs.size(); g++) {
+                TargetGroup group = gs.get(g);
+                if (group.targets().stream().anyMatch(floatMeanOutputs::containsKey)) {
+                    BiasCorrection.MeanInput mean = new BiasCorrection.MeanInput(group.first().inputWidth());
+                    pass.capture(b, g, (ignored, rows) -> mean.add(rows));
+                    double[] quantMean = mean.mean();
+                    for (QuantTarget t : group.targets()) {
+                        if (floatMeanOutputs.containsKey(t)) {
+                            notes.put(t.name(), correct(t, quantMean, rowScales.get(t.name())));
+                        }
+                    }
                 }
-                squares += (double) s * s;
+                listener.passStep(PtqListener.BIAS_CORRECTION, group.name());
             }
-            bias.addi(Nd4j.create(shift, bias.shape(), 'c').castTo(bias.dataType()));
-            notes.put(t.name(), String.format(Locale.ROOT, "bias corrected (rms shift %.3e)",
-                    Math.sqrt(squares / shift.length)));
-            listener.passStep(PtqListener.BIAS_CORRECTION, t.name());
+            pass.advance(b, null);
         }
         listener.passFinished(PtqListener.BIAS_CORRECTION);
         return notes;
+    }
+
+    private String correct(QuantTarget t, double[] quantMean, float[] rowScale) {
+        double[] target = floatMeanOutputs.get(t).clone();
+        for (int r = 0; rowScale != null && r < target.length; r++) {
+            target[r] /= rowScale[r];
+        }
+        float[] old = model.bias(t).data().asFloat();
+        float[] bias = BiasCorrection.correctedBias(t.name(), target, model.weight(t).data().asFloat(), quantMean);
+        double squares = 0;
+        for (int r = 0; r < bias.length; r++) {
+            if (!Float.isFinite(bias[r])) {
+                throw new InvalidTensorException("bias correction of '" + t.name() + "': the corrected bias is " + bias[r]
+                        + " (non-finite calibration activations?)");
+            }
+            double d = bias[r] - old[r];
+            squares += d * d;
+        }
+        model.setBias(t, Nd4j.create(bias, model.bias(t).shape(), 'c'));
+        return String.format(Locale.ROOT, "bias corrected (rms shift %.3e)", Math.sqrt(squares / bias.length));
     }
 }

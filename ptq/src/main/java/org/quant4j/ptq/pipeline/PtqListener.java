@@ -1,6 +1,6 @@
 package org.quant4j.ptq.pipeline;
 
-import org.quant4j.model.WeightTarget;
+import org.quant4j.model.QuantTarget;
 
 /**
  * Follows a {@link PtqPipeline} or {@code BertPtq} run, layer by layer, and the whole-model passes around it (the CLI
@@ -20,10 +20,10 @@ public interface PtqListener {
      * @param steps the {@link #layerStep} calls to expect (calibration batches, held-out batches, and the solve), or
      *              -1 when a data source cannot tell its number of batches
      */
-    default void layerStarted(int index, int count, WeightTarget target, long steps) { }
+    default void layerStarted(int index, int count, QuantTarget target, long steps) { }
 
     /** One step of the current target is done; {@code phase} is "calibration", "held-out" or "solve". */
-    default void layerStep(WeightTarget target, String phase) { }
+    default void layerStep(QuantTarget target, String phase) { }
 
     /** Target {@code index} of {@code count} is quantized and written back into the network. */
     default void layerFinished(int index, int count, LayerReport report) { }

@@ -2,7 +2,6 @@ package org.quant4j.ptq.pipeline;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import org.deeplearning4j.nn.api.Model;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileWriter;
 
@@ -15,7 +14,7 @@ import org.quant4j.core.io.ModelFileWriter;
  * @param model   the quantized weights plus the other parameters (biases...) in fp32
  * @param report  per layer error, time and bits per weight
  */
-public record PtqResult<N extends Model>(N network, QuantizedModel model, PtqReport report) {
+public record PtqResult<N>(N network, QuantizedModel model, PtqReport report) {
     /** Writes the model file, all or nothing ({@link ModelFileWriter}). */
     public void writeModel(Path file) throws IOException {
         ModelFileWriter.write(file, model);

@@ -3,7 +3,7 @@ package org.quant4j.ptq.rtn;
 import org.quant4j.ptq.IntTensors;
 import org.quant4j.ptq.MinMaxRange;
 import org.quant4j.ptq.RangeSearch;
-import org.quant4j.ptq.WeightSolver;
+import org.quant4j.ptq.GridSolver;
 
 import java.util.Objects;
 import java.util.stream.IntStream;
@@ -24,7 +24,7 @@ import org.quant4j.core.formats.IntGrid;
  * Other formats (NF4, FP8, FP4, ternary) use their codec's own scale rule ({@link Quantizer}), whatever
  * the range search.
  */
-public final class Rtn implements WeightSolver {
+public final class Rtn implements GridSolver {
     private final RangeSearch range;
 
     /** Min-max ranges. */

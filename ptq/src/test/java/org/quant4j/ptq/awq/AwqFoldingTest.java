@@ -1,5 +1,6 @@
 package org.quant4j.ptq.awq;
 
+import org.quant4j.model.AwqFolding;
 import org.quant4j.ptq.SyntheticLayer;
 
 import static org.assertj.core.api.Assertions.assertThat;

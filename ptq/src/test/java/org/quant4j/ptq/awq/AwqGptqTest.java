@@ -1,8 +1,9 @@
 package org.quant4j.ptq.awq;
 
+import org.quant4j.model.AwqFolding;
 import org.quant4j.ptq.OutputError;
 import org.quant4j.ptq.RangeSearch;
-import org.quant4j.ptq.WeightSolver;
+import org.quant4j.ptq.GridSolver;
 import org.quant4j.ptq.gptq.Gptq;
 import org.quant4j.ptq.rtn.Rtn;
 
@@ -35,7 +36,7 @@ class AwqGptqTest {
         return Gptq.builder().actOrder(true).range(RangeSearch.mse()).build();
     }
 
-    private static double plainError(WeightSolver solver, QuantSpec spec) {
+    private static double plainError(GridSolver solver, QuantSpec spec) {
         return LAYER.relativeOutputError(solver.solve("fc", LAYER.weight(), STATS, spec).dequantize());
     }
 

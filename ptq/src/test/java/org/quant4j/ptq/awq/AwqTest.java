@@ -1,5 +1,6 @@
 package org.quant4j.ptq.awq;
 
+import org.quant4j.model.AwqFolding;
 import org.quant4j.ptq.HeavyTailedLayer;
 import org.quant4j.ptq.OutputError;
 import org.quant4j.ptq.RealisticWeights;

@@ -1,5 +1,8 @@
 package org.quant4j.ptq.bert;
 
+import org.quant4j.model.bert.QuantizableBert;
+import org.quant4j.ptq.pipeline.PtqPipeline;
+import org.quant4j.ptq.rtn.Rtn;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -22,7 +25,7 @@ import org.quant4j.ptq.pipeline.PassRecorder;
 import org.quant4j.ptq.pipeline.PtqListener;
 
 /**
- * {@link BertPtq}'s bias correction on the real all-MiniLM-L6-v2 (BertPtqTest's 8 SOTU calibration passages and 100
+ * The runner's bias correction on the real all-MiniLM-L6-v2 (BertPtqTest's 8 SOTU calibration passages and 100
  * held-out sentences): the corrected targets' mean outputs on the calibration tokens are the float model's again, the
  * embeddings move closer to fp32 for RTN and AWQ (whose V outputs carry the attention output's folded scales),
  * and the model file carries the corrected biases.
@@ -46,7 +49,7 @@ class BertBiasCorrectionTest {
     void correctedTargetsHaveTheFloatMeanOutputOnTheCalibrationTokens() {
         BertEncoder quantized = run("rtn", true).model().encoder();
         MiniLm floatModel = MiniLm.load();
-        TokenBatch batch = floatModel.tokenizer().withTruncation(BertPtq.DEFAULT_MAX_TOKENS)
+        TokenBatch batch = floatModel.tokenizer().withTruncation(128)
                 .withPadding(Padding.batchLongest()).encodeBatch(BertPtqTest.calibration);
         double worstCorrected = 0;
         double worstUncorrected = 0;
@@ -105,7 +108,8 @@ class BertBiasCorrectionTest {
 
     @Test
     void correctionWithoutCalibrationIsRefused() {
-        assertThatThrownBy(() -> BertPtq.builder("rtn", INT4).biasCorrection(true).build().quantize(MiniLm.load()))
+        assertThatThrownBy(() -> PtqPipeline.builder(new Rtn(), INT4).biasCorrection(true).build()
+                .quantize(QuantizableBert.of(MiniLm.load())))
                 .isInstanceOf(QuantizationException.class).hasMessageContaining("bias correction needs calibration");
     }
 

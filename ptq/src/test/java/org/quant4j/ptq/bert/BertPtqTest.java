@@ -1,5 +1,13 @@
 package org.quant4j.ptq.bert;
 
+import org.quant4j.ptq.claq.Claq;
+import org.quant4j.model.QuantizableModel;
+import org.quant4j.model.ScaleGroup;
+import org.quant4j.model.TextCalibration;
+import org.quant4j.model.bert.QuantizableBert;
+import org.quant4j.ptq.Solvers;
+import org.quant4j.ptq.pipeline.PtqPipeline;
+import org.quant4j.ptq.pipeline.PtqResult;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -51,7 +59,7 @@ class BertPtqTest {
     static final Map<String, Run> runs = new HashMap<>();
 
     /** A run: the quantized model, its result, its mean cosine to fp32, and the listener's whole-model pass events. */
-    record Run(MiniLm model, BertPtqResult result, double cosine, PassRecorder passes) {}
+    record Run(MiniLm model, PtqResult<QuantizableModel> result, double cosine, PassRecorder passes) {}
 
     @BeforeAll
     static void data() {
@@ -71,10 +79,16 @@ class BertPtqTest {
         return runs.computeIfAbsent(method + sequential + biasCorrected, k -> {
             MiniLm model = MiniLm.load();
             PassRecorder passes = new PassRecorder();
-            BertPtqResult r = BertPtq.builder(method, INT4_G128_ASYM).calibration(calibration).sequential(sequential)
-                    .biasCorrection(biasCorrected).listener(passes).build().quantize(model);
+            PtqResult<QuantizableModel> r = PtqPipeline.builder(Solvers.create(method), INT4_G128_ASYM).calibration(text(calibration))
+                    .sequential(sequential).biasCorrection(biasCorrected).listener(passes).build()
+                    .quantize(QuantizableBert.of(model));
             return new Run(model, r, meanCosine(model.embed(evaluation)), passes);
         });
+    }
+
+    /** Calibration text as the runner takes it (truncated to 128 tokens). */
+    static TextCalibration text(List<String> texts) {
+        return new TextCalibration(texts, 128, "SOTU");
     }
 
     static double meanCosine(INDArray embeddings) {
@@ -83,8 +97,8 @@ class BertPtqTest {
 
     @Test
     void gptqBeatsRtnOnEveryTargetOnTheSameInputs() {
-        BertPtqResult rtn = run("rtn", false).result();
-        BertPtqResult gptq = run("gptq", false).result();
+        PtqResult<QuantizableModel> rtn = run("rtn", false).result();
+        PtqResult<QuantizableModel> gptq = run("gptq", false).result();
         assertThat(gptq.report().layers()).hasSize(36);
         for (LayerReport g : gptq.report().layers()) {
             LayerReport r = rtn.report().layer(g.layer());
@@ -108,10 +122,13 @@ class BertPtqTest {
     void awqScaleFoldingAloneLeavesTheEmbeddingsUnchanged() {
         MiniLm model = MiniLm.load();
         BertEncoder encoder = model.encoder();
+        QuantizableBert q = QuantizableBert.of(model);
         SplittableRandom random = new SplittableRandom(7);
         for (int layer = 0; layer < encoder.layerCount(); layer++) {
-            BertAwqScales.apply(encoder, layer, new BertAwqScales.LayerScales(scales(random, 384),
-                    scales(random, 384), scales(random, 384), scales(random, 1536)));
+            List<ScaleGroup> groups = q.scaleGroups(layer);
+            q.applyScales(layer, Map.of(groups.get(0).name(), scales(random, 384), groups.get(1).name(),
+                    scales(random, 384), groups.get(2).name(), scales(random, 384), groups.get(3).name(),
+                    scales(random, 1536)));
         }
         INDArray folded = model.embed(evaluation);
         double maxDifference = folded.sub(fp32).amaxNumber().doubleValue();
@@ -174,8 +191,8 @@ class BertPtqTest {
         MiniLm model = MiniLm.load();
         Awq awqGptq = Awq.builder().gptq(Gptq.builder().actOrder(true).build()).build();
         long t0 = System.nanoTime();
-        BertPtqResult r = BertPtq.builder("awq", INT4_G128_ASYM).calibration(calibration).solver(awqGptq).build()
-                .quantize(model);
+        PtqResult<QuantizableModel> r = PtqPipeline.builder(awqGptq, INT4_G128_ASYM).calibration(text(calibration)).build()
+                .quantize(QuantizableBert.of(model));
         System.out.printf("awq+gptq MiniLM run: %.1f s%n", (System.nanoTime() - t0) / 1e9);
         double cosine = meanCosine(model.embed(evaluation));
         Run awq = run("awq", true);
@@ -204,15 +221,13 @@ class BertPtqTest {
         MiniLm fresh = MiniLm.load();
         BertQuantizedWeights.apply(read, fresh.encoder());
         assertThat(fresh.embed(evaluation).equalsWithEps(model.embed(evaluation), 1e-5)).isTrue();
-        assertThatThrownBy(() -> BertPtq.builder("awq", INT4_G128_ASYM).solver(new Gptq()))
-                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("gptq solver cannot run method awq");
     }
 
     @Test
     void claqAt2point5BitsIsStoredWithHonestBits(@TempDir Path dir) throws Exception {
         MiniLm model = MiniLm.load();
-        BertPtqResult r = BertPtq.builder("claq", null).claq(ClaqParams.adaptive(2.5)).calibration(calibration)
-                .build().quantize(model);
+        PtqResult<QuantizableModel> r = PtqPipeline.builder(new Claq(ClaqParams.adaptive(2.5)))
+                .calibration(text(calibration)).build().quantize(QuantizableBert.of(model));
         double cosine = meanCosine(model.embed(evaluation));
         System.out.printf("embedding cosine to fp32 (100 SOTU sentences): claq 2.5 bits %.5f, %.3f bits/weight%n",
                 cosine, r.report().bitsPerWeight());
@@ -241,8 +256,8 @@ class BertPtqTest {
     @Test
     void aSolverWithNonDefaultOptionsReplacesTheDefaultOne() {
         MiniLm model = MiniLm.load();
-        BertPtqResult r = BertPtq.builder("gptq", INT4_G128_ASYM).calibration(calibration).sequential(false)
-                .solver(Gptq.builder().actOrder(true).build()).build().quantize(model);
+        PtqResult<QuantizableModel> r = PtqPipeline.builder(Gptq.builder().actOrder(true).build(), INT4_G128_ASYM)
+                .calibration(text(calibration)).sequential(false).build().quantize(QuantizableBert.of(model));
         assertThat(r.report().solver()).contains("actOrder=true");
         assertThat(r.model().metadata().get("solver")).contains("actOrder=true");
         MiniLm plain = run("gptq", false).model();
@@ -252,25 +267,26 @@ class BertPtqTest {
             differs |= !model.encoder().weight(t.name()).equalsWithEps(plain.encoder().weight(t.name()), 0);
         }
         assertThat(differs).isTrue();
-        assertThatThrownBy(() -> BertPtq.builder("gptq", INT4_G128_ASYM).solver(new Hqq()))
-                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("hqq solver cannot run method gptq");
-        assertThatThrownBy(() -> BertPtq.builder("awq", INT4_G128_ASYM).solver(new Rtn()))
-                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("awq");
     }
 
     @Test
     void badInputFailsClearly() {
         MiniLm model = MiniLm.load();
-        assertThatThrownBy(() -> BertPtq.builder("gptq", INT4_G128_ASYM).calibration(calibration).maxTokens(1000)
-                .build().quantize(model)).isInstanceOf(ModelInputException.class).hasMessageContaining("512 positions");
-        assertThatThrownBy(() -> BertPtq.builder("gptq", INT4_G128_ASYM).build().quantize(model))
-                .isInstanceOf(QuantizationException.class).hasMessageContaining("needs calibration text");
-        assertThatThrownBy(() -> BertPtq.builder("smoothquant", INT4_G128_ASYM))
+        QuantizableBert q = QuantizableBert.of(model);
+        assertThatThrownBy(() -> PtqPipeline.builder(new Gptq(), INT4_G128_ASYM)
+                .calibration(new TextCalibration(calibration, 1000, "")).build().quantize(q))
+                .isInstanceOf(ModelInputException.class).hasMessageContaining("512 positions");
+        assertThatThrownBy(() -> PtqPipeline.builder(new Gptq(), INT4_G128_ASYM).build().quantize(q))
+                .isInstanceOf(QuantizationException.class).hasMessageContaining("needs calibration data (TextCalibration");
+        assertThatThrownBy(() -> Solvers.create("smoothquant"))
                 .isInstanceOf(InvalidSpecException.class).hasMessageContaining("rtn, gptq, hqq, awq, claq");
-        assertThatThrownBy(() -> BertPtq.builder("rtn", QuantSpec.builder().bits(4).groupSize(100).build()).build()
-                .quantize(model)).isInstanceOf(InvalidSpecException.class)
+        assertThatThrownBy(() -> PtqPipeline.builder(new Rtn(), QuantSpec.builder().bits(4).groupSize(100).build())
+                .build().quantize(q)).isInstanceOf(InvalidSpecException.class)
                 .hasMessageContaining("encoder.layer.0.attention.self.query").hasMessageContaining("384");
-        assertThatThrownBy(() -> BertPtq.builder("awq", QuantSpec.nf4(false)).calibration(calibration)
-                .build().quantize(model)).isInstanceOf(InvalidSpecException.class).hasMessageContaining("awq");
+        assertThatThrownBy(() -> PtqPipeline.builder(new Awq(), QuantSpec.nf4(false)).calibration(text(calibration))
+                .build().quantize(q)).isInstanceOf(InvalidSpecException.class).hasMessageContaining("awq");
+        assertThatThrownBy(() -> PtqPipeline.builder(new Gptq(), INT4_G128_ASYM)
+                .calibration(org.quant4j.calibration.CalibrationData.of(org.nd4j.linalg.factory.Nd4j.zeros(2, 384), 1, "rows"))
+                .build().quantize(q)).isInstanceOf(QuantizationException.class).hasMessageContaining("TextCalibration");
     }
 }

@@ -24,7 +24,10 @@ import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.Dl4jNetwork;
-import org.quant4j.model.WeightTarget;
+import org.quant4j.calibration.Dl4jModel;
+import org.quant4j.model.QuantTarget;
+import org.quant4j.model.ScaleGroup;
+import org.quant4j.model.ScaledTarget;
 import org.quant4j.ptq.awq.Awq;
 import org.quant4j.ptq.claq.Claq;
 import org.quant4j.ptq.claq.ClaqParams;
@@ -85,24 +88,23 @@ class PtqPipelineAwqTest {
     @Test
     void foldingTheScalesLeavesTheFloatNetworkUnchanged() {
         MultiLayerNetwork copy = net.clone();
-        Dl4jNetwork view = Dl4jNetwork.of(copy);
-        AwqFolds folds = AwqFolds.of(copy);
-        assertThat(folds.into("layer1/W")).isEqualTo("layer0/W");
-        assertThat(folds.into("layer2/W")).isEqualTo("layer1/W");
-        assertThat(folds.into("layer0/W")).isNull();
-        assertThat(folds.reason("layer0/W")).isEqualTo("first layer");
+        Dl4jModel model = Dl4jModel.of(copy, "mlp");
+        List<ScaleGroup> groups = model.scaleGroups(0);
+        assertThat(groups.get(1).foldInto()).isEqualTo("1/s folded into layer0/W");
+        assertThat(groups.get(2).foldInto()).isEqualTo("1/s folded into layer1/W");
+        assertThat(groups.get(0).foldInto()).isEqualTo("input_scale stored (first layer)");
         Random random = new Random(5);
         Map<String, float[]> scales = new LinkedHashMap<>();
-        for (WeightTarget t : view.targets()) {
-            float[] s = new float[(int) view.weight(t).size(1)];
+        for (QuantTarget t : model.targets()) {
+            float[] s = new float[(int) t.shape()[1]];
             for (int c = 0; c < s.length; c++) {
                 s[c] = (float) Math.exp(random.nextGaussian()); // far wider than AWQ's scales
             }
             scales.put(t.name(), s);
         }
-        Map<String, AwqTargets.Scaled> scaled = AwqTargets.fold(view, folds, scales);
-        assertThat(scaled.get("layer1/W").folded()).isTrue();
-        assertThat(scaled.get("layer0/W").folded()).isFalse();
+        Map<String, ScaledTarget> scaled = model.applyScales(0, scales);
+        assertThat(scaled.get("layer1/W").storeInputScale()).isFalse();
+        assertThat(scaled.get("layer0/W").storeInputScale()).isTrue();
         assertThat(scaled.get("layer0/W").rowScales()).isSameAs(scales.get("layer1/W"));
         INDArray x = TrainedMnist.trainRows(5952, 6464);
         List<INDArray> before = net.feedForward(x, false);

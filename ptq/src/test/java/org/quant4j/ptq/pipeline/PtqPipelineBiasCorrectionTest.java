@@ -1,5 +1,6 @@
 package org.quant4j.ptq.pipeline;
 
+import org.quant4j.calibration.CalibrationData;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -25,7 +26,7 @@ import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.Dl4jNetwork;
 import org.quant4j.ptq.hqq.Hqq;
 import org.quant4j.ptq.rtn.Rtn;
-import org.quant4j.ptq.WeightSolver;
+import org.quant4j.ptq.GridSolver;
 
 /**
  * Bias correction ({@link PtqPipeline.Builder#biasCorrection}) on the MNIST MLP 784-1024-1024-10 trained on real
@@ -46,7 +47,7 @@ class PtqPipelineBiasCorrectionTest {
         fp32Logits = PreActivations.of(net, 2, test);
     }
 
-    private static PtqPipeline.Builder pipeline(WeightSolver solver, QuantSpec spec, boolean correct) {
+    private static PtqPipeline.Builder pipeline(GridSolver solver, QuantSpec spec, boolean correct) {
         return PtqPipeline.builder(solver, spec).groupFallback(GroupFallback.LARGEST_DIVISOR).sourceModel("MnistMlp")
                 .calibration(TrainedMnist.calibration()).seed(3).biasCorrection(correct);
     }
@@ -93,9 +94,9 @@ class PtqPipelineBiasCorrectionTest {
             for (var run : new Object[][] {{"rtn", new Rtn(), rtn}, {"hqq", new Hqq(), hqq}}) {
                 String label = run[0] + " " + ((QuantSpec) run[2]).shortName();
                 long t0 = System.nanoTime();
-                PtqResult<MultiLayerNetwork> p = pipeline((WeightSolver) run[1], (QuantSpec) run[2], false).build().quantize(net);
+                PtqResult<MultiLayerNetwork> p = pipeline((GridSolver) run[1], (QuantSpec) run[2], false).build().quantize(net);
                 long t1 = System.nanoTime();
-                PtqResult<MultiLayerNetwork> c = pipeline((WeightSolver) run[1], (QuantSpec) run[2], true).build().quantize(net);
+                PtqResult<MultiLayerNetwork> c = pipeline((GridSolver) run[1], (QuantSpec) run[2], true).build().quantize(net);
                 long t2 = System.nanoTime();
                 Fidelity plain = Fidelity.of(p.network());
                 Fidelity corrected = Fidelity.of(c.network());

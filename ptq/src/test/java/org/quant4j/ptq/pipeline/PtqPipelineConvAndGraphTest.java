@@ -14,7 +14,7 @@ import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.Dl4jNetwork;
 import org.quant4j.ptq.gptq.Gptq;
 import org.quant4j.ptq.rtn.Rtn;
-import org.quant4j.ptq.WeightSolver;
+import org.quant4j.ptq.GridSolver;
 
 /**
  * The pipeline on a convolutional network (the convolution calibrated through im2col patches) and on a
@@ -26,7 +26,7 @@ class PtqPipelineConvAndGraphTest {
     @TempDir
     Path dir;
 
-    private static PtqPipeline pipeline(WeightSolver solver, QuantSpec spec) {
+    private static PtqPipeline pipeline(GridSolver solver, QuantSpec spec) {
         return PtqPipeline.builder(solver, spec).groupFallback(GroupFallback.LARGEST_DIVISOR)
                 .calibration(TrainedMnist.calibration()).heldOut(TrainedMnist.heldOut()).build();
     }

@@ -1,5 +1,6 @@
 package org.quant4j.ptq.pipeline;
 
+import org.quant4j.calibration.CalibrationData;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -30,11 +31,12 @@ import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.Dl4jNetwork;
+import org.quant4j.model.QuantTarget;
 import org.quant4j.model.WeightTarget;
 import org.quant4j.ptq.gptq.Gptq;
 import org.quant4j.ptq.hqq.Hqq;
 import org.quant4j.ptq.rtn.Rtn;
-import org.quant4j.ptq.WeightSolver;
+import org.quant4j.ptq.GridSolver;
 
 /**
  * The pipeline on the MNIST MLP 784-1024-1024-10 trained for one epoch on real digits. Group size 128 does not
@@ -56,7 +58,7 @@ class PtqPipelineMnistTest {
         System.out.printf(Locale.ROOT, "MLP fp32 test accuracy %.2f%%%n", 100 * fp32);
     }
 
-    private static PtqPipeline.Builder pipeline(WeightSolver solver, QuantSpec spec) {
+    private static PtqPipeline.Builder pipeline(GridSolver solver, QuantSpec spec) {
         return PtqPipeline.builder(solver, spec).groupFallback(GroupFallback.LARGEST_DIVISOR).sourceModel("MnistMlp")
                 .calibration(TrainedMnist.calibration()).heldOut(TrainedMnist.heldOut()).seed(3);
     }
@@ -160,12 +162,12 @@ class PtqPipelineMnistTest {
         List<String> events = new ArrayList<>();
         PtqListener listener = new PtqListener() {
             @Override
-            public void layerStarted(int index, int count, WeightTarget target, long steps) {
+            public void layerStarted(int index, int count, QuantTarget target, long steps) {
                 events.add("start " + index + "/" + count + " " + target.name() + " " + steps);
             }
 
             @Override
-            public void layerStep(WeightTarget target, String phase) {
+            public void layerStep(QuantTarget target, String phase) {
                 events.add(phase);
             }
 
@@ -251,7 +253,7 @@ class PtqPipelineMnistTest {
         List<String> started = new ArrayList<>();
         PtqListener listener = new PtqListener() {
             @Override
-            public void layerStarted(int index, int count, WeightTarget target, long steps) {
+            public void layerStarted(int index, int count, QuantTarget target, long steps) {
                 started.add(target.name());
             }
         };

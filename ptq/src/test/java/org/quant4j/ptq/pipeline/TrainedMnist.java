@@ -1,5 +1,6 @@
 package org.quant4j.ptq.pipeline;
 
+import org.quant4j.calibration.CalibrationData;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;

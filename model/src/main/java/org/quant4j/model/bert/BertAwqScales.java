@@ -1,13 +1,11 @@
-package org.quant4j.ptq.bert;
+package org.quant4j.model.bert;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.core.InvalidTensorException;
-import org.quant4j.model.bert.BertEncoder;
-import org.quant4j.model.bert.LinearRole;
-import org.quant4j.model.bert.LinearTarget;
-import org.quant4j.ptq.awq.AwqFolding;
+import org.quant4j.model.AwqFolding;
+import org.quant4j.model.ScaledTarget;
 
 /**
  * Where AWQ's input-channel scales of one post-LayerNorm BERT layer go (AutoAWQ {@code apply_scale}), so
@@ -27,7 +25,7 @@ import org.quant4j.ptq.awq.AwqFolding;
  * {@code ScaledActivation} (an explicit division of the activation before the scaled layer) moved into
  * the layer. The encoder then holds the float-equivalent weight {@code (W·diag(s))·diag(1/s)}.
  */
-public final class BertAwqScales {
+final class BertAwqScales {
     private BertAwqScales() {}
 
     /** The four scale vectors of one layer: Q/K/V (shared), attention output, FFN in, FFN out. */
@@ -43,23 +41,12 @@ public final class BertAwqScales {
     }
 
     /**
-     * A target after scaling.
-     *
-     * @param stored           the weight to quantize and store, {@code [out, in]}: {@code W·diag(s)} (for V also
-     *                         with its rows divided by the attention output's scales)
-     * @param inputScale       {@code s}: the stored weight expects its input divided by it
-     * @param inputScaleStored whether {@code s} must be stored as {@code <target>/input_scale} (false for the
-     *                         attention output dense, whose {@code 1/s} lives in V)
-     */
-    public record Scaled(LinearTarget target, INDArray stored, float[] inputScale, boolean inputScaleStored) {}
-
-    /**
      * Applies the scales of layer {@code layer} to the encoder's float weights (V's rows and bias divided by
      * {@code s_o}, the attention output's columns multiplied by {@code s_o}, every other target set to
      * {@code (W·diag(s))·diag(1/s)}) and returns each target's weight to quantize, by target name in
      * execution order. The encoder's float function is unchanged up to rounding.
      */
-    public static Map<String, Scaled> apply(BertEncoder encoder, int layer, LayerScales scales) {
+    static Map<String, ScaledTarget> apply(BertEncoder encoder, int layer, LayerScales scales) {
         Map<LinearRole, LinearTarget> targets = new LinkedHashMap<>();
         for (LinearTarget t : encoder.targets()) {
             if (t.layer() == layer) {
@@ -71,10 +58,11 @@ public final class BertAwqScales {
                     + " BERT layer");
         }
         float[] so = scales.attentionOutput();
-        Map<String, Scaled> out = new LinkedHashMap<>();
+        Map<String, ScaledTarget> out = new LinkedHashMap<>();
         for (LinearTarget t : targets.values()) {
             float[] s = scales.of(t.role());
             INDArray w = encoder.weight(t.name());
+            INDArray original = w.dup();
             INDArray stored = AwqFolding.scaleColumns(w, s);
             switch (t.role()) {
                 case VALUE -> {
@@ -83,15 +71,15 @@ public final class BertAwqScales {
                     stored = folded.weight();
                     encoder.setParameter(t.biasName(), folded.bias());
                     encoder.setWeight(t.name(), AwqFolding.unscaleColumns(stored, s));
-                    out.put(t.name(), new Scaled(t, stored, s, true));
+                    out.put(t.name(), new ScaledTarget(original, stored, s, true, so, s, "1/s stored; rows divided by the attention output's s"));
                 }
                 case ATTENTION_OUTPUT -> {
                     encoder.setWeight(t.name(), stored);
-                    out.put(t.name(), new Scaled(t, stored, s, false));
+                    out.put(t.name(), new ScaledTarget(original, stored, s, false, null, s, "1/s folded into the value rows"));
                 }
                 default -> {
                     encoder.setWeight(t.name(), AwqFolding.unscaleColumns(stored, s));
-                    out.put(t.name(), new Scaled(t, stored, s, true));
+                    out.put(t.name(), new ScaledTarget(original, stored, s, true, null, s, "input_scale stored"));
                 }
             }
         }

@@ -1,4 +1,4 @@
-package org.quant4j.ptq.awq;
+package org.quant4j.model;
 
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -77,7 +77,7 @@ public final class AwqFolding {
     }
 
     /** {@code 1/s} as a float vector {@code [n]}. */
-    static INDArray inverse(float[] s) {
+    public static INDArray inverse(float[] s) {
         float[] inv = new float[s.length];
         for (int c = 0; c < s.length; c++) {
             inv[c] = 1f / s[c];

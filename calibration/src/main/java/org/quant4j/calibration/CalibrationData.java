@@ -1,18 +1,17 @@
-package org.quant4j.ptq.pipeline;
+package org.quant4j.calibration;
 
 import java.util.Objects;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
-import org.quant4j.calibration.CalibrationRunner;
-import org.quant4j.calibration.LayerStats;
+import java.util.function.Consumer;
+import org.quant4j.model.CalibrationInput;
 import org.quant4j.model.WeightTarget;
-import org.quant4j.ptq.BiasCorrection;
 
 /**
  * Network inputs for calibration (or for measuring output error), passed over once per target: an in-memory
  * {@code [n, ...]} array cut into batches, or a {@link DataSetIterator} that supports {@code reset()}.
  */
-public final class CalibrationData {
+public final class CalibrationData implements CalibrationInput {
     private final INDArray features;
     private final int batchSize;
     private final DataSetIterator iterator;
@@ -46,32 +45,20 @@ public final class CalibrationData {
         return new CalibrationData(null, 0, iterator, description);
     }
 
-    /** What the data is, for reports (e.g. "MNIST train digits 0..511"). */
+    @Override
     public String description() {
         return description;
     }
 
-    /** Batches per pass, or -1 when an iterator cannot tell. */
+    @Override
     public long batches() {
         return features == null ? -1 : (features.size(0) + batchSize - 1) / batchSize;
     }
 
-    LayerStats collect(CalibrationRunner runner, WeightTarget target, int reservoirRows, long seed,
-                       CalibrationRunner.BatchListener listener) {
-        return features != null
-                ? runner.collect(target, features, batchSize, reservoirRows, seed, listener)
-                : runner.collect(target, iterator, reservoirRows, seed, listener);
-    }
-
-    /** The target's mean input row {@code E[x]} over one pass ({@link BiasCorrection.MeanInput}). */
-    double[] meanRows(CalibrationRunner runner, WeightTarget target) {
-        BiasCorrection.MeanInput mean = new BiasCorrection.MeanInput(runner.inputWidth(target));
-        if (features != null) {
-            runner.forEachRows(target, features, batchSize, mean::add);
-        } else {
-            runner.forEachRows(target, iterator, mean::add);
-        }
-        return mean.mean();
+    /** Hands the target's rows of one pass to {@code sink} ({@link CalibrationRunner#forEachRows}). */
+    long forEachRows(CalibrationRunner runner, WeightTarget target, Consumer<INDArray> sink) {
+        return features != null ? runner.forEachRows(target, features, batchSize, sink)
+                : runner.forEachRows(target, iterator, sink);
     }
 
     @Override

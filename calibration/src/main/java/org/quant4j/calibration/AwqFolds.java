@@ -1,4 +1,4 @@
-package org.quant4j.ptq.pipeline;
+package org.quant4j.calibration;
 
 import java.util.LinkedHashMap;
 import java.util.List;
