@@ -29,8 +29,8 @@ import org.quant4j.core.io.CorruptFileException;
 /**
  * A BERT encoder read from an ONNX export and run by ND4J: embeddings (word + token type + position)
  * and LayerNorm, then the encoder layers ({@link BertLayer}); the output is {@code last_hidden_state
- * [batch, seq, hidden]}, the same tensor the ONNX graph computes. {@link #embed} adds the
- * sentence-transformers head (mean pooling over the mask, L2 normalisation).
+ * [batch, seq, hidden]}, the same tensor the ONNX graph computes. {@link #embed(TokenBatch, Pooling)} adds
+ * the sentence-transformers head ({@link Pooling}; {@link #embed(TokenBatch)} is MiniLM's mean + L2 norm).
  *
  * <p>For quantization, the encoder's dense layers are {@linkplain #targets() targets} whose weights are
  * read and written in PyTorch layout {@code [out, in]} ({@link #weight}, {@link #setWeight}); every
@@ -332,7 +332,12 @@ public final class BertEncoder {
 
     /** Sentence embeddings as sentence-transformers computes them: mean pooling over the mask, L2 norm. */
     public INDArray embed(TokenBatch batch) {
-        return SentencePooling.normalize(SentencePooling.meanPool(forward(batch), batch));
+        return embed(batch, Pooling.MEAN);
+    }
+
+    /** Sentence embeddings {@code [batch, hidden]} pooled as {@code pooling} says. */
+    public INDArray embed(TokenBatch batch, Pooling pooling) {
+        return SentencePooling.pool(forward(batch), batch, pooling);
     }
 
     /**

@@ -128,10 +128,13 @@ final class BertGraphReader {
         throw fail("no Gather reads an embedding matrix (initializer) with indices '" + input + "'");
     }
 
-    /** The position indices must be 0, 1, 2, ... : a Slice from 0 of an arange initializer. */
+    /**
+     * The position indices must be 0, 1, 2, ... : a Slice from 0 of an arange table, which exports store as an
+     * initializer ({@code embeddings.position_ids}) or as a {@code Constant} node.
+     */
     private void requirePositionIds(String indices) {
         Onnx.NodeProto slice = g.producer(indices);
-        if (slice == null || !slice.getOpType().equals("Slice") || !g.isInitializer(slice.getInput(0))
+        if (slice == null || !slice.getOpType().equals("Slice") || !g.isConstant(slice.getInput(0))
                 || !g.isConstant(slice.getInput(1))) {
             throw fail("the position lookup's indices '" + indices + "' are not a Slice of a position-id table");
         }
@@ -509,7 +512,7 @@ final class BertGraphReader {
         int count = 0;
         List<String> seen = new ArrayList<>();
         for (Onnx.NodeProto n : g.consumers(tensor)) {
-            seen.add(n.getOpType());
+            seen.add(n.getOpType() + " '" + n.getName() + "'");
             if (n.getOpType().equals(op)) {
                 found = n;
                 count++;

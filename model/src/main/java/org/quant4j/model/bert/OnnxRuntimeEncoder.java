@@ -65,7 +65,12 @@ public final class OnnxRuntimeEncoder implements AutoCloseable {
 
     /** Mean-pooled, L2-normalised sentence embeddings {@code [batch, hidden]}. */
     public INDArray embed(TokenBatch batch) {
-        return SentencePooling.normalize(SentencePooling.meanPool(lastHiddenState(batch), batch));
+        return embed(batch, Pooling.MEAN);
+    }
+
+    /** Sentence embeddings {@code [batch, hidden]} of ONNX Runtime's hidden states pooled as told. */
+    public INDArray embed(TokenBatch batch, Pooling pooling) {
+        return SentencePooling.pool(lastHiddenState(batch), batch, pooling);
     }
 
     private static LongBuffer longs(int[] values) {

@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.util.HashMap;
 import java.util.Map;
 import onnx.Onnx;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.shade.protobuf.CodedInputStream;
@@ -138,6 +139,96 @@ class BertGraphReaderTest {
                 .isInstanceOf(UnsupportedModelException.class)
                 .hasMessageContaining("layer 4: Add '/encoder/layer.4/output/Add' adds '/encoder/layer.3/output/LayerNorm/"
                         + "Add_1_output_0', not the residual '/encoder/layer.4/attention/output/LayerNorm/Add_1_output_0'");
+    }
+
+    /** The position-id table as a {@code Constant} node (optimum / Xenova exports) instead of an initializer. */
+    @Test
+    void positionIdsMayBeAConstantNode() {
+        Onnx.ModelProto.Builder b = model.toBuilder();
+        Onnx.GraphProto.Builder g = b.getGraphBuilder();
+        int at = -1;
+        for (int i = 0; i < g.getInitializerCount(); i++) {
+            if (g.getInitializer(i).getName().equals("embeddings.position_ids")) {
+                at = i;
+            }
+        }
+        Onnx.TensorProto table = g.getInitializer(at);
+        g.removeInitializer(at);
+        g.addNode(0, Onnx.NodeProto.newBuilder().setOpType("Constant").setName("position_ids_constant")
+                .addOutput(table.getName()).addAttribute(Onnx.AttributeProto.newBuilder().setName("value")
+                        .setType(Onnx.AttributeProto.AttributeType.TENSOR).setT(table)));
+        BertEncoder constant = BertEncoder.of(b.build(), "constant.onnx");
+        assertThat(constant.config()).isEqualTo(original.config());
+        assertThat(constant.parameter("embeddings.position_embeddings.weight"))
+                .isEqualTo(original.parameter("embeddings.position_embeddings.weight"));
+    }
+
+    /** Depth is where the walk meets the graph output: MiniLM cut after layer 2 is a 3-layer encoder. */
+    @Test
+    void depthIsReadFromTheGraph() {
+        Onnx.ModelProto.Builder b = model.toBuilder();
+        b.getGraphBuilder().getOutputBuilder(0).setName("/encoder/layer.2/output/LayerNorm/Add_1_output_0");
+        BertEncoder three = BertEncoder.of(b.build(), "three.onnx");
+        assertThat(three.config().layers()).isEqualTo(3);
+        assertThat(three.layerCount()).isEqualTo(3);
+        TokenBatch batch = new TokenBatch(1, 4, new int[]{101, 7592, 2088, 102}, new int[]{1, 1, 1, 1}, new int[4]);
+        INDArray hidden = original.embeddings(batch);
+        for (int layer = 0; layer < 3; layer++) {
+            hidden = original.layerForward(layer, hidden, batch, null);
+        }
+        assertThat(three.forward(batch).reshape(4, 384)).isEqualTo(hidden);
+    }
+
+    /**
+     * Heads are read from the graph's Reshape constants: MiniLM rewritten to split its 384 dimensions into 6
+     * heads of 64 (a different model, same weights) still agrees with ONNX Runtime running the rewritten file.
+     */
+    @Test
+    void headCountIsReadFromTheGraph() {
+        Onnx.ModelProto.Builder b = model.toBuilder();
+        Onnx.GraphProto.Builder g = b.getGraphBuilder();
+        Map<String, Long> rewrite = new HashMap<>();
+        for (Onnx.NodeProto n : model.getGraph().getNodeList()) {
+            if (n.getOpType().equals("Concat") && n.getInputCount() == 4 && n.getName().contains("attention/self")) {
+                rewrite.put(n.getInput(2), 6L);
+                rewrite.put(n.getInput(3), 64L);
+            }
+        }
+        assertThat(rewrite).hasSize(6 * 3 * 2);
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            Onnx.NodeProto.Builder n = g.getNodeBuilder(i);
+            Long value = n.getOutputCount() == 1 ? rewrite.get(n.getOutput(0)) : null;
+            if (value != null) {
+                Onnx.TensorProto t = Onnx.TensorProto.newBuilder().setDataType(7).addDims(1).addInt64Data(value)
+                        .build();
+                n.setAttribute(0, n.getAttribute(0).toBuilder().setT(t));
+            }
+        }
+        byte[] bytes = b.build().toByteArray();
+        BertEncoder sixHeads = BertEncoder.of(b.build(), "six-heads.onnx");
+        assertThat(sixHeads.config().heads()).isEqualTo(6);
+        assertThat(sixHeads.config().headDim()).isEqualTo(64);
+        TokenBatch batch = new TokenBatch(2, 6, new int[]{101, 1045, 5223, 2023, 999, 102, 101, 7592, 2088, 999, 102, 0},
+                new int[]{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0}, new int[12]);
+        INDArray ours = sixHeads.forward(batch);
+        INDArray theirs;
+        try (OnnxRuntimeEncoder ort = OnnxRuntimeEncoder.open(bytes, "six-heads.onnx", 2)) {
+            theirs = ort.lastHiddenState(batch);
+        }
+        assertThat(OnnxRuntimeAgreement.maxAbsDiffUnderMask(ours, theirs, batch)).isLessThan(1e-4);
+        assertThat(OnnxRuntimeAgreement.maxAbsDiffUnderMask(ours, original.forward(batch), batch))
+                .as("6 heads compute another function than 12").isGreaterThan(1e-2);
+    }
+
+    @Test
+    void anUnexpectedPatternNamesTheNodeAndOp() {
+        Onnx.ModelProto.Builder b = model.toBuilder();
+        b.getGraphBuilder().getNodeBuilder(nodeIndex("/encoder/layer.1/attention/self/Div")).setOpType("Mul");
+        assertThatThrownBy(() -> BertEncoder.of(b.build(), "mul.onnx")).isInstanceOf(UnsupportedModelException.class)
+                .hasMessageContaining("mul.onnx: not the BERT encoder graph quant4j reads: layer 1 attention scores: "
+                        + "expected one Div reading '/encoder/layer.1/attention/self/MatMul_output_0', found 0 "
+                        + "(readers: [Mul '/encoder/layer.1/attention/self/Div'])")
+                .hasMessageNotContaining("\n");
     }
 
     @Test

@@ -10,6 +10,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.StringLength;
@@ -81,6 +84,53 @@ class WordPieceTokenizerTest {
         assertThat(MINILM.tokenize("hello\t\n\u00A0\u3000world")).containsExactly("hello", "world");
         // CJK ideographs become words of their own even without spaces.
         assertThat(MINILM.tokenize("北京is")).containsExactly("北", "京", "is");
+    }
+
+    /** all-MiniLM-L6-v2's tokenizer.json with a section edited. */
+    private static WordPieceTokenizer miniLmWith(String section, Consumer<ObjectNode> edit) {
+        try (InputStream in = MiniLm.open(MiniLm.TOKENIZER_RESOURCE)) {
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode root = (ObjectNode) json.readTree(in);
+            edit.accept((ObjectNode) root.get(section));
+            return WordPieceTokenizer.read(new ByteArrayInputStream(json.writeValueAsBytes(root)), "edited.json");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Each BertNormalizer flag of the file is honoured; strip_accents null follows lowercase, as in tokenizers. */
+    @Test
+    void normalizerSettingsComeFromTheFile() {
+        assertThat(MINILM.tokenize("café Café")).containsExactly("cafe", "cafe");
+        assertThat(miniLmWith("normalizer", n -> n.put("strip_accents", false)).tokenize("café Café"))
+                .as("é is not in the uncased vocabulary").containsExactly("[UNK]", "[UNK]");
+        assertThat(miniLmWith("normalizer", n -> n.put("lowercase", false)).tokenize("café hello World"))
+                .as("no lower-casing, and so no accent stripping").containsExactly("[UNK]", "hello", "[UNK]");
+        assertThat(miniLmWith("normalizer", n -> n.put("lowercase", false).put("strip_accents", true))
+                .tokenize("café Café")).containsExactly("cafe", "[UNK]");
+        assertThat(MINILM.tokenize("北京is")).containsExactly("北", "京", "is");
+        assertThat(miniLmWith("normalizer", n -> n.put("handle_chinese_chars", false)).tokenize("北京is"))
+                .containsExactly("北", "##京", "##is");
+        assertThat(MINILM.tokenize("hello\u0007world")).containsExactly("hello", "##world");
+        assertThat(miniLmWith("normalizer", n -> n.put("clean_text", false)).tokenize("hello\u0007world"))
+                .containsExactly("[UNK]");
+    }
+
+    @Test
+    void truncationPaddingAndTemplateComeFromTheFile() {
+        WordPieceTokenizer t = miniLmWith("truncation", n -> n.put("max_length", 8));
+        assertThat(t.encode("word ".repeat(20))).hasSize(8).startsWith(101).endsWith(102);
+        t = miniLmWith("padding", n -> {
+            ((ObjectNode) n.get("strategy")).put("Fixed", 6);
+            n.put("pad_id", 100).put("pad_type_id", 1);
+        });
+        TokenBatch b = t.encodeBatch(List.of("Hello world"));
+        assertThat(b.inputIds()).containsExactly(101, 7592, 2088, 102, 100, 100);
+        assertThat(b.tokenTypeIds()).containsExactly(0, 0, 0, 0, 1, 1);
+        t = miniLmWith("post_processor", n -> ((ObjectNode) n.get("single").get(1).get("Sequence")).put("type_id", 1));
+        b = t.withPadding(Padding.batchLongest()).encodeBatch(List.of("Hello world"));
+        assertThat(b.inputIds()).containsExactly(101, 7592, 2088, 102);
+        assertThat(b.tokenTypeIds()).as("the single template's type ids").containsExactly(0, 1, 1, 0);
     }
 
     @Test
