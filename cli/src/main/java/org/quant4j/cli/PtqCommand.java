@@ -54,7 +54,8 @@ final class PtqCommand implements Command {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("model").hasArg().argName("FILE").required()
                 .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph, ModelSerializer format), or 'minilm' for "
-                        + "all-MiniLM-L6-v2 (calibrated on State of the Union text)").build());
+                        + "all-MiniLM-L6-v2, or a BERT-family sentence encoder FILE.onnx with --tokenizer (calibrated on State of the Union "
+                        + "text, or --calib FILE with one sentence per line)").build());
         o.addOption(Option.builder("o").longOpt("out").hasArg().argName("FILE").required()
                 .desc("quant4j model file to write (written only if every layer succeeds)").build());
         o.addOption(Option.builder().longOpt("method").hasArg().argName("rtn|gptq|hqq|awq|claq")
@@ -65,6 +66,11 @@ final class PtqCommand implements Command {
         o.addOption(Option.builder().longOpt("claq-outliers")
                 .desc("claq: Outlier Reservation with the reference's ratios (10% of the columns keep their 1.4% largest "
                         + "and smallest weights in FP16, the others 0.4%)").build());
+        o.addOption(Option.builder().longOpt("tokenizer").hasArg().argName("FILE")
+                .desc("with --model FILE.onnx: the encoder's Hugging Face tokenizer.json (WordPiece)").build());
+        o.addOption(Option.builder().longOpt("pooling").hasArg().argName("MODE")
+                .desc("with --model FILE.onnx: sentence pooling mean|cls|max (suffix -nonorm: no L2 norm; default mean)")
+                .build());
         o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N")
                 .desc("minilm: calibration sequences are truncated to N tokens (default 128, at most 512)").build());
         o.addOption(Option.builder().longOpt("bits").hasArg().argName("B").desc("integer bits 2..8 (default 4)").build());
@@ -104,11 +110,11 @@ final class PtqCommand implements Command {
 
     @Override
     public int run(CommandLine cmd, PrintStream out) throws Exception {
-        if (MiniLmPtq.wanted(cmd.getOptionValue("model"))) {
-            return MiniLmPtq.run(cmd, out);
+        if (EncoderPtq.wanted(cmd.getOptionValue("model"))) {
+            return EncoderPtq.run(cmd, out);
         }
         if (cmd.hasOption("max-tokens")) {
-            throw new UsageException("--max-tokens applies to --model minilm only");
+            throw new UsageException("--max-tokens applies to text encoders (--model minilm or FILE.onnx) only");
         }
         Path modelFile = Path.of(cmd.getOptionValue("model"));
         Path outFile = Path.of(cmd.getOptionValue("out"));

@@ -81,4 +81,36 @@ class MiniLmPtqLauncherTest {
         assertThat(mnist.err()).contains("--calib sotu");
         assertThat(out).doesNotExist();
     }
+
+    @Test
+    void aUsersOwnOnnxEncoderWithItsTokenizerAndCalibrationFileIsQuantized() throws Exception {
+        Path onnx = dir.resolve("my-encoder.onnx");
+        Path tokenizer = dir.resolve("my-tokenizer.json");
+        Path text = dir.resolve("calib.txt");
+        java.nio.file.Files.write(onnx, org.quant4j.model.bert.MiniLm.readAllBytes(org.quant4j.model.bert.MiniLm.ONNX_RESOURCE));
+        java.nio.file.Files.write(tokenizer,
+                org.quant4j.model.bert.MiniLm.readAllBytes(org.quant4j.model.bert.MiniLm.TOKENIZER_RESOURCE));
+        java.nio.file.Files.writeString(text, "The state of the union is strong.\n\nWe will build roads and schools.\n"
+                + "Congress passed the budget after a long debate.\n");
+        Path out = dir.resolve("my-encoder-rtn.q4j");
+        Launcher.Result q = run("ptq", "--model", onnx.toString(), "--tokenizer", tokenizer.toString(), "--pooling",
+                "mean", "--method", "gptq", "--calib", text.toString(), "--out", out.toString());
+        assertThat(q.code()).as(q.err()).isZero();
+        assertThat(q.out()).contains("fp32 forward vs ONNX Runtime", "my-encoder.onnx: 6 layers, 36 quantization targets",
+                "3 calibration lines", "wrote " + out);
+        QuantizedModel written = ModelFileReader.read(out);
+        assertThat(written.quantizedTensors()).hasSize(36);
+        assertThat(written.metadata()).containsEntry("model", "my-encoder.onnx");
+        assertThat(written.metadata().get("calibration")).contains("3 sequences", "calib.txt");
+
+        Path never = dir.resolve("never-onnx.q4j");
+        Launcher.Result noTokenizer = run("ptq", "--model", onnx.toString(), "--method", "rtn", "--out", never.toString());
+        assertThat(noTokenizer.code()).isEqualTo(2);
+        assertThat(noTokenizer.err()).contains("needs --tokenizer");
+        Launcher.Result missing = run("ptq", "--model", dir.resolve("nothing.onnx").toString(), "--tokenizer",
+                tokenizer.toString(), "--method", "rtn", "--out", never.toString());
+        assertThat(missing.code()).isEqualTo(1);
+        assertThat(missing.err()).contains("nothing.onnx");
+        assertThat(never).doesNotExist();
+    }
 }

@@ -195,7 +195,7 @@ public final class PtqPipeline {
             run.stored.get(t.name()).addTo(file, t.name());
         }
         model.otherParameters().forEach((name, p) -> file.addFloat(name, new FloatTensor(p.shape(),
-                p.dup('c').toFloatVector())));
+                p.dup('c').data().asFloat())));
         PtqReport report = new PtqReport(model.name(), method, description, specName, specJson, groupFallback.name(),
                 calibrationDescription, sequential(), errorRowsDescription(), seed,
                 OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString(), machine(),

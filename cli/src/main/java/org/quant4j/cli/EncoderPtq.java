@@ -12,7 +12,9 @@ import org.quant4j.ptq.claq.ClaqParams;
 import org.quant4j.ptq.GridSolver;
 import org.quant4j.model.QuantizableModel;
 import org.quant4j.model.TextCalibration;
+import org.quant4j.model.bert.Pooling;
 import org.quant4j.model.bert.QuantizableBert;
+import org.quant4j.model.bert.SentenceEncoder;
 import org.quant4j.ptq.Solvers;
 import org.quant4j.ptq.WeightSolver;
 import org.quant4j.ptq.claq.Claq;
@@ -24,15 +26,49 @@ import org.quant4j.ptq.pipeline.PtqResult;
  * ({@link PtqPipeline} on {@link QuantizableBert}) on State of the Union calibration text ({@link SotuCalibrationOptions}), written as a quant4j
  * model file (tensors named as the PyTorch {@code state_dict}) and optionally a report directory.
  */
-final class MiniLmPtq {
+final class EncoderPtq {
     static final String MODEL = "minilm";
     static final String MODEL_NAME = "all-MiniLM-L6-v2";
     static final int DEFAULT_MAX_TOKENS = 128;
 
-    private MiniLmPtq() {}
+    private EncoderPtq() {}
 
+    /** {@code --model minilm} (the built-in all-MiniLM-L6-v2) or {@code --model path/to/encoder.onnx}. */
     static boolean wanted(String model) {
-        return model.toLowerCase(Locale.ROOT).equals(MODEL);
+        return model.toLowerCase(Locale.ROOT).equals(MODEL) || model.toLowerCase(Locale.ROOT).endsWith(".onnx");
+    }
+
+    /** The encoder the command names, with its tokenizer; a user's ONNX file is checked against ONNX Runtime. */
+    private static SentenceEncoder load(CommandLine cmd, PrintStream out) {
+        String name = cmd.getOptionValue("model");
+        Pooling pooling = cmd.hasOption("pooling") ? Pooling.parse(cmd.getOptionValue("pooling")) : Pooling.MEAN;
+        if (name.equalsIgnoreCase(MODEL)) {
+            if (cmd.hasOption("tokenizer")) {
+                throw new UsageException("--tokenizer goes with --model FILE.onnx; minilm brings its own");
+            }
+            return MiniLm.load().sentenceEncoder();
+        }
+        if (!cmd.hasOption("tokenizer")) {
+            throw new UsageException("--model " + name + " needs --tokenizer FILE (the model's tokenizer.json)");
+        }
+        SentenceEncoder encoder = SentenceEncoder.load(Path.of(name), Path.of(cmd.getOptionValue("tokenizer")), pooling);
+        out.println("fp32 forward vs ONNX Runtime: " + encoder.onnxRuntimeAgreement(2));
+        return encoder;
+    }
+
+    /** {@code --calib FILE}: one sequence per non-blank line; else the State of the Union split. */
+    private static List<String> userText(CommandLine cmd) throws java.io.IOException {
+        String calib = cmd.getOptionValue("calib", "");
+        Path file = Path.of(calib);
+        if (calib.isEmpty() || !java.nio.file.Files.isRegularFile(file)) {
+            return null;
+        }
+        List<String> lines = java.nio.file.Files.readAllLines(file).stream().map(String::strip)
+                .filter(l -> !l.isEmpty()).toList();
+        if (lines.isEmpty()) {
+            throw new UsageException("--calib " + file + ": the file has no non-blank lines (one sentence or passage per line)");
+        }
+        return lines;
     }
 
     static int run(CommandLine cmd, PrintStream out) throws Exception {
@@ -46,7 +82,9 @@ final class MiniLmPtq {
             throw new UsageException("--held-out-samples applies to DL4J model zips, not minilm");
         }
         ClaqParams claq = PtqCommand.claqParams(cmd, method);
-        SotuCorpus.Split split = SotuCalibrationOptions.split(cmd, SotuCorpus.DEFAULT_EVALUATION_SENTENCES);
+        List<String> own = userText(cmd);
+        SotuCorpus.Split split = own != null ? null
+                : SotuCalibrationOptions.split(cmd, SotuCorpus.DEFAULT_EVALUATION_SENTENCES);
         int maxTokens = cmd.hasOption("max-tokens") ? SpecOptions.parseInt(cmd, "max-tokens") : DEFAULT_MAX_TOKENS;
         long seed = cmd.hasOption("seed") ? SpecOptions.parseInt(cmd, "seed") : 0;
         QuantSpec spec = method.equals("claq") ? null
@@ -57,19 +95,23 @@ final class MiniLmPtq {
             solver = PtqCommand.solver(cmd, method);
         }
         String label = solver.name();
-        List<String> calibration = split.calibration();
+        List<String> calibration = own != null ? own : split.calibration();
+        String source = own != null ? cmd.getOptionValue("calib") : SotuCalibrationOptions.describe(split);
+        String unit = own != null ? "line" : split.unit().label();
         PtqPipeline.Builder builder = PtqPipeline.builder(solver, spec).seed(seed)
                 .groupFallback(PtqCommand.fallback(cmd.getOptionValue("group-fallback", "refuse")))
                 .biasCorrection(cmd.hasOption("bias-correction")) // the option is defined by PtqCommand
-                .calibration(new TextCalibration(calibration, maxTokens, SotuCalibrationOptions.describe(split)));
-        MiniLm model = MiniLm.load();
+                .calibration(new TextCalibration(calibration, maxTokens, source));
+        SentenceEncoder model = load(cmd, out);
+        String modelName = cmd.getOptionValue("model").equalsIgnoreCase(MODEL) ? MODEL_NAME
+                : Path.of(cmd.getOptionValue("model")).getFileName().toString();
         out.printf("%s: %d layers, %d quantization targets; %s %s, %d calibration %ss (<= %d tokens)%n",
-                MODEL_NAME, model.encoder().layerCount(), model.encoder().targets().size(), label,
-                spec == null ? claq : spec.shortName(), calibration.size(), split.unit().label(), maxTokens);
+                modelName, model.encoder().layerCount(), model.encoder().targets().size(), label,
+                spec == null ? claq : spec.shortName(), calibration.size(), unit, maxTokens);
         LayerProgress progress = new LayerProgress(out, System.err);
         PtqResult<QuantizableModel> result;
         try {
-            result = builder.listener(progress).build().quantize(QuantizableBert.of(model));
+            result = builder.listener(progress).build().quantize(QuantizableBert.of(modelName, model.encoder(), model.tokenizer()));
         } finally {
             progress.close();
         }
