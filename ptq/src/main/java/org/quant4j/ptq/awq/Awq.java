@@ -1,6 +1,7 @@
 package org.quant4j.ptq.awq;
 
 import org.quant4j.model.AwqFolding;
+import org.quant4j.model.StoredWeight;
 import org.quant4j.ptq.GridSolver;
 import org.quant4j.ptq.RangeSearch;
 import org.quant4j.ptq.gptq.Gptq;
@@ -225,9 +226,19 @@ public final class Awq implements InputScaledSolver {
         @Override public boolean needsHessian() { return false; }
 
         @Override
+        public Solution quantize(String layer, INDArray w, LayerStats stats, QuantSpec spec) {
+            return new Solution(new StoredWeight.Grid(solve(layer, w, stats, spec)), clips(layer) ? "clip searched"
+                    : "no clip");
+        }
+
+        private boolean clips(String layer) {
+            return clip && AVOID_CLIPPING.stream().noneMatch(layer::contains);
+        }
+
+        @Override
         public QuantizedTensor solve(String layer, INDArray w, LayerStats stats, QuantSpec spec) {
             INDArray ws = w.castTo(DataType.FLOAT).dup('c');
-            boolean clipped = clip && AVOID_CLIPPING.stream().noneMatch(layer::contains);
+            boolean clipped = clips(layer);
             AwqClipSearch.Result r = clipped ? clipSearch.search(layer, ws, pick(stats.sampleRows()), spec) : null;
             AwqGrid grid = AwqGrid.of(layer, spec, (int) ws.size(0), (int) ws.size(1));
             return grid.quantize(ws.data().asFloat(), ws.shape(), r == null ? null : r.clip());

@@ -364,7 +364,7 @@ public final class PtqPipeline {
             }
             reference = scaled.original();
             approximation = Nd4j.create(approx, t.shape(), DataType.FLOAT);
-            note = join(join(awqNote, scaled.note()), s.note().isEmpty() ? solver.toString() : s.note());
+            note = join(awqNote, scaled.note() + ", " + (s.note().isEmpty() ? solver.name() : s.note()));
         }
         model.setWeight(t, network);
         long t1 = System.nanoTime();
