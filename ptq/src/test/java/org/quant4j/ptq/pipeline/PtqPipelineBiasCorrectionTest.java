@@ -116,9 +116,11 @@ class PtqPipelineBiasCorrectionTest {
         PassRecorder passes = new PassRecorder();
         PtqResult<MultiLayerNetwork> result = pipeline(new Rtn(), QuantSpec.builder().bits(3).groupSize(128).build(), true)
                 .listener(passes).build().quantize(net);
-        assertThat(passes.events()).startsWith("started " + PtqListener.BIAS_CORRECTION_CAPTURE + " 3")
+        // the float means are captured block by block (a DL4J network is one block), the correction group by group
+        assertThat(passes.events()).startsWith("started " + PtqListener.BIAS_CORRECTION_CAPTURE + " 1")
                 .contains("finished " + PtqListener.BIAS_CORRECTION_CAPTURE, "started " + PtqListener.BIAS_CORRECTION + " 3")
                 .endsWith("finished " + PtqListener.BIAS_CORRECTION);
+        assertThat(passes.steps(PtqListener.BIAS_CORRECTION_CAPTURE)).containsExactly("network");
         assertThat(passes.steps(PtqListener.BIAS_CORRECTION)).containsExactly("layer0/W", "layer1/W", "layer2/W");
         PtqResult<MultiLayerNetwork> plain = pipeline(new Rtn(), QuantSpec.builder().bits(3).groupSize(128).build(), false)
                 .build().quantize(net);
