@@ -59,9 +59,10 @@ public final class Dl4jModel implements QuantizableModel {
         List<TargetGroup> groups = new ArrayList<>();
         for (WeightTarget t : view.targets()) {
             targets.put(t.name(), t);
-            long[] shape = view.weight(t).shape();
+            INDArray w = view.weight(t);
+            long[] shape = w.shape();
             boolean capturable = runner != null && runner.supports(t);
-            int width = capturable ? runner.inputWidth(t) : (int) (view.weight(t).length() / shape[0]);
+            int width = capturable ? runner.inputWidth(t) : (int) (w.length() / shape[0]);
             groups.add(new TargetGroup(t.name(), List.of(new QuantTarget(t.name(), t.layerType(), shape, width, capturable))));
         }
         this.blocks = List.of(new ModelBlock("network", groups));
@@ -165,10 +166,7 @@ public final class Dl4jModel implements QuantizableModel {
         List<ScaleGroup> out = new ArrayList<>();
         for (TargetGroup g : blocks.get(block).groups()) {
             QuantTarget t = g.first();
-            String previous = folds.into(t.name());
-            long[] shape = t.shape();
-            out.add(new ScaleGroup(t.name(), g.targets(), previous != null ? "1/s folded into " + previous
-                    : "input_scale stored (" + folds.reason(t.name()) + ")", null, (int) (t.columns() / shape[1])));
+            out.add(new ScaleGroup(t.name(), g.targets(), foldNote(t.name()), null, (int) (t.columns() / t.shape()[1])));
         }
         return out;
     }
@@ -209,10 +207,15 @@ public final class Dl4jModel implements QuantizableModel {
             float[] columns = columnScales(e.getValue(), (int) current.size(1));
             INDArray stored = previous != null ? current : AwqFolding.scaleColumns(current, columns);
             out.put(n, new ScaledTarget(originals.get(n), stored, columns, previous == null, rowScales.get(n),
-                    e.getValue(), previous != null ? "1/s folded into " + previous
-                    : "input_scale stored (" + folds.reason(n) + ")"));
+                    e.getValue(), foldNote(n)));
         }
         return out;
+    }
+
+    /** Where {@code target}'s {@code 1/s} goes, for reports. */
+    private String foldNote(String target) {
+        String previous = folds.into(target);
+        return previous != null ? "1/s folded into " + previous : "input_scale stored (" + folds.reason(target) + ")";
     }
 
     /** Channel scales repeated over each channel's {@code cols / channels} columns. */

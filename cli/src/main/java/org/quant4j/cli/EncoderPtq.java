@@ -1,6 +1,8 @@
 package org.quant4j.cli;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -57,13 +59,13 @@ final class EncoderPtq {
     }
 
     /** {@code --calib FILE}: one sequence per non-blank line; else the State of the Union split. */
-    private static List<String> userText(CommandLine cmd) throws java.io.IOException {
+    private static List<String> userText(CommandLine cmd) throws IOException {
         String calib = cmd.getOptionValue("calib", "");
         Path file = Path.of(calib);
-        if (calib.isEmpty() || !java.nio.file.Files.isRegularFile(file)) {
+        if (calib.isEmpty() || !Files.isRegularFile(file)) {
             return null;
         }
-        List<String> lines = java.nio.file.Files.readAllLines(file).stream().map(String::strip)
+        List<String> lines = Files.readAllLines(file).stream().map(String::strip)
                 .filter(l -> !l.isEmpty()).toList();
         if (lines.isEmpty()) {
             throw new UsageException("--calib " + file + ": the file has no non-blank lines (one sentence or passage per line)");

@@ -54,8 +54,8 @@ final class PtqCommand implements Command {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("model").hasArg().argName("FILE").required()
                 .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph, ModelSerializer format), or 'minilm' for "
-                        + "all-MiniLM-L6-v2, or a BERT-family sentence encoder FILE.onnx with --tokenizer (calibrated on State of the Union "
-                        + "text, or --calib FILE with one sentence per line)").build());
+                        + "all-MiniLM-L6-v2, or a BERT-family sentence encoder FILE.onnx with --tokenizer (calibrated on "
+                        + "State of the Union text, or --calib FILE with one sentence per line)").build());
         o.addOption(Option.builder("o").longOpt("out").hasArg().argName("FILE").required()
                 .desc("quant4j model file to write (written only if every layer succeeds)").build());
         o.addOption(Option.builder().longOpt("method").hasArg().argName("rtn|gptq|hqq|awq|claq")

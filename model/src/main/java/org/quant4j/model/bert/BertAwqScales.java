@@ -61,9 +61,8 @@ final class BertAwqScales {
         Map<String, ScaledTarget> out = new LinkedHashMap<>();
         for (LinearTarget t : targets.values()) {
             float[] s = scales.of(t.role());
-            INDArray w = encoder.weight(t.name());
-            INDArray original = w.dup();
-            INDArray stored = AwqFolding.scaleColumns(w, s);
+            INDArray original = encoder.weight(t.name()); // a copy: the encoder's own weight changes below
+            INDArray stored = AwqFolding.scaleColumns(original, s);
             switch (t.role()) {
                 case VALUE -> {
                     AwqFolding.LinearParams folded = AwqFolding.foldIntoPreviousLinear(stored,
@@ -71,11 +70,13 @@ final class BertAwqScales {
                     stored = folded.weight();
                     encoder.setParameter(t.biasName(), folded.bias());
                     encoder.setWeight(t.name(), AwqFolding.unscaleColumns(stored, s));
-                    out.put(t.name(), new ScaledTarget(original, stored, s, true, so, s, "1/s stored; rows divided by the attention output's s"));
+                    out.put(t.name(), new ScaledTarget(original, stored, s, true, so, s,
+                            "1/s stored; rows divided by the attention output's s"));
                 }
                 case ATTENTION_OUTPUT -> {
                     encoder.setWeight(t.name(), stored);
-                    out.put(t.name(), new ScaledTarget(original, stored, s, false, null, s, "1/s folded into the value rows"));
+                    out.put(t.name(), new ScaledTarget(original, stored, s, false, null, s,
+                            "1/s folded into the value rows"));
                 }
                 default -> {
                     encoder.setWeight(t.name(), AwqFolding.unscaleColumns(stored, s));

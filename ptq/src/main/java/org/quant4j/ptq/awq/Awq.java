@@ -237,11 +237,8 @@ public final class Awq implements InputScaledSolver {
 
         @Override
         public QuantizedTensor solve(String layer, INDArray w, LayerStats stats, QuantSpec spec) {
-            INDArray ws = w.castTo(DataType.FLOAT).dup('c');
-            boolean clipped = clips(layer);
-            AwqClipSearch.Result r = clipped ? clipSearch.search(layer, ws, pick(stats.sampleRows()), spec) : null;
-            AwqGrid grid = AwqGrid.of(layer, spec, (int) ws.size(0), (int) ws.size(1));
-            return grid.quantize(ws.data().asFloat(), ws.shape(), r == null ? null : r.clip());
+            return clipAndRound(layer, w.castTo(DataType.FLOAT).dup('c'), clips(layer) ? pick(stats.sampleRows()) : null,
+                    spec).tensor();
         }
 
         @Override
@@ -302,10 +299,22 @@ public final class Awq implements InputScaledSolver {
             return new LayerResult(name, new InputScaledTensor(gptq.solveWithHessian(name, ws, scaledHessian, spec)
                     .tensor(), s), null);
         }
+        Rounded r = clipAndRound(name, ws, scaledRows, spec);
+        return new LayerResult(name, new InputScaledTensor(r.tensor(), s), r.clip());
+    }
+
+    /** A scaled weight rounded on the spec's grid, and its clip search (null when there was none). */
+    private record Rounded(QuantizedTensor tensor, AwqClipSearch.Result clip) {}
+
+    /**
+     * Steps 2 and 3 without GPTQ on {@code ws} ({@code [out, in]} float, c order): the clip search on {@code scaledRows}
+     * (null: none) and round-to-nearest with the clipped ranges.
+     */
+    private Rounded clipAndRound(String name, INDArray ws, INDArray scaledRows, QuantSpec spec) {
         AwqClipSearch.Result clipped = scaledRows != null ? clipSearch.search(name, ws, scaledRows, spec) : null;
         AwqGrid grid = AwqGrid.of(name, spec, (int) ws.size(0), (int) ws.size(1));
-        QuantizedTensor tensor = grid.quantize(ws.data().asFloat(), ws.shape(), clipped == null ? null : clipped.clip());
-        return new LayerResult(name, new InputScaledTensor(tensor, s), clipped);
+        return new Rounded(grid.quantize(ws.data().asFloat(), ws.shape(), clipped == null ? null : clipped.clip()),
+                clipped);
     }
 
     /** A copy of the statistics' Hessian, refusing statistics collected without one. */
@@ -334,10 +343,7 @@ public final class Awq implements InputScaledSolver {
 
     /** Up to {@code clipRows} rows of {@code x}, evenly strided (AutoAWQ {@code input_feat[:, ::step]}), times {@code 1/s}. */
     private INDArray clipRows(INDArray x, float[] s) {
-        long rows = x.rows();
-        long step = Math.max(1, rows / clipRows);
-        INDArray picked = step == 1 ? x : x.get(NDArrayIndex.interval(0, step, rows), NDArrayIndex.all());
-        return AwqFolding.unscaleColumns(picked, s);
+        return AwqFolding.unscaleColumns(pick(x), s);
     }
 
     @Override

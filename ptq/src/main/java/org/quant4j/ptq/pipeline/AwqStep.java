@@ -4,11 +4,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.calibration.LayerStats;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.model.CalibrationPass;
+import org.quant4j.model.QuantTarget;
 import org.quant4j.model.QuantizableModel;
 import org.quant4j.model.ScaleGroup;
 import org.quant4j.model.ScaledTarget;
@@ -38,11 +40,11 @@ final class AwqStep {
 
     /**
      * @param stats per group of the block, the statistics of its float inputs (with the Hessian)
-     * @param specs per target name, its spec
+     * @param specs each target's spec
      * @param losses per scale group inspecting a module, its loss (made before the pass advanced)
      */
-    Applied run(QuantizableModel model, int block, Map<TargetGroup, LayerStats> stats, Map<String, QuantSpec> specs,
-                Map<String, ToDoubleFunction<List<INDArray>>> losses) {
+    Applied run(QuantizableModel model, int block, Map<TargetGroup, LayerStats> stats,
+                Function<QuantTarget, QuantSpec> specs, Map<String, ToDoubleFunction<List<INDArray>>> losses) {
         Map<String, float[]> scales = new LinkedHashMap<>();
         Map<String, String> notes = new LinkedHashMap<>();
         for (ScaleGroup g : model.scaleGroups(block)) {
@@ -50,7 +52,7 @@ final class AwqStep {
             List<INDArray> weights = g.targets().stream().map(t -> matrix(model.weight(t))).toList();
             ToDoubleFunction<List<INDArray>> module = losses.get(g.name());
             AwqLoss loss = module != null ? module::applyAsDouble : AwqLoss.gramError(s.hessian().divi(2), weights);
-            AwqScaleSearch.Result r = search.search(g.name(), weights, s.meanAbs(), specs.get(g.targets().get(0).name()),
+            AwqScaleSearch.Result r = search.search(g.name(), weights, s.meanAbs(), specs.apply(g.targets().get(0)),
                     loss, g.columnsPerChannel());
             float[] channels = new float[r.scales().length / g.columnsPerChannel()];
             for (int c = 0; c < channels.length; c++) {

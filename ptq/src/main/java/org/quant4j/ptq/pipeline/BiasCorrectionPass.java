@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.core.InvalidTensorException;
 import org.quant4j.model.CalibrationInput;
@@ -120,7 +121,8 @@ final class BiasCorrectionPass {
         for (int r = 0; rowScale != null && r < target.length; r++) {
             target[r] /= rowScale[r];
         }
-        float[] old = model.bias(t).data().asFloat();
+        INDArray current = model.bias(t);
+        float[] old = current.data().asFloat();
         float[] bias = BiasCorrection.correctedBias(t.name(), target, model.weight(t).data().asFloat(), quantMean);
         double squares = 0;
         for (int r = 0; r < bias.length; r++) {
@@ -131,7 +133,7 @@ final class BiasCorrectionPass {
             double d = bias[r] - old[r];
             squares += d * d;
         }
-        model.setBias(t, Nd4j.create(bias, model.bias(t).shape(), 'c'));
+        model.setBias(t, Nd4j.create(bias, current.shape(), 'c'));
         return String.format(Locale.ROOT, "bias corrected (rms shift %.3e)", Math.sqrt(squares / bias.length));
     }
 }

@@ -233,9 +233,7 @@ public final class PtqPipeline {
         AwqStep.Applied scaled = null;
         if (awq != null) {
             long t0 = System.nanoTime();
-            Map<String, QuantSpec> specs = new LinkedHashMap<>();
-            run.plans.values().forEach(p -> specs.put(p.target().name(), p.spec()));
-            scaled = awq.run(model, b, floatStats, specs, losses);
+            scaled = awq.run(model, b, floatStats, t -> run.plans.get(t).spec(), losses);
             floatSeconds += (System.nanoTime() - t0) / 1e9;
         }
         for (int g = 0; g < groups.size(); g++) {
@@ -334,13 +332,13 @@ public final class PtqPipeline {
         Plan plan = run.plans.get(t);
         QuantizableModel model = run.model;
         long t0 = System.nanoTime();
-        INDArray w = model.weight(t);
         StoredWeight stored;
         INDArray reference;
         INDArray approximation;
         INDArray network;
         String note;
         if (scaled == null) {
+            INDArray w = model.weight(t);
             WeightSolver.Solution s = solver.quantize(t.name(), w, stats, plan.spec());
             stored = s.stored();
             network = stored.effectiveWeightArray();
