@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
-import org.quant4j.examples.MnistFormatsDemo;
+import org.quant4j.eval.formats.MnistFormatsDemo;
 
 /** {@code quant4j demo}: the README's main job (see {@link MnistFormatsDemo}). */
 final class DemoCommand implements Command {

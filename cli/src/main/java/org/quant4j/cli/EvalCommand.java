@@ -13,8 +13,9 @@ import org.quant4j.ptq.pipeline.QuantizedWeights;
 
 /**
  * {@code quant4j eval}: test accuracy of a DL4J model zip, and with {@code --quantized} of the same network carrying
- * the dequantized weights of a quant4j model file (loaded back by tensor name); with {@code --model minilm}, the
- * sentence-embedding fidelity of all-MiniLM-L6-v2 models to fp32 ({@link MiniLmEval}).
+ * the dequantized weights of a quant4j model file (loaded back by tensor name); with {@code --model minilm} or
+ * {@code --model FILE.onnx --tokenizer tokenizer.json}, the sentence-embedding fidelity of a sentence encoder's models
+ * to fp32 ({@link EncoderEval}).
  */
 final class EvalCommand implements Command {
     @Override
@@ -24,54 +25,64 @@ final class EvalCommand implements Command {
 
     @Override
     public String summary() {
-        return "test accuracy of a DL4J model zip before/after loading a model file; --model minilm: embedding fidelity";
+        return "test accuracy of a DL4J model zip before/after loading a model file; of a sentence encoder (minilm or "
+                + "FILE.onnx): embedding fidelity to fp32";
     }
 
     @Override
     public Options options() {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("model").hasArg().argName("FILE").required()
-                .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph), or minilm (all-MiniLM-L6-v2)").build());
+                .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph), minilm (all-MiniLM-L6-v2) or a "
+                        + "BERT-family sentence encoder FILE.onnx with --tokenizer").build());
         o.addOption(Option.builder().longOpt("quantized").hasArg().argName("FILE.q4j")
-                .desc("quant4j model file whose weights replace the network's (as written by quant4j ptq)").build());
+                .desc("quant4j model file whose weights replace the model's (as written by quant4j ptq)").build());
         o.addOption(Option.builder().longOpt("data").hasArg().argName("DATA")
                 .desc("evaluation data: mnist, its 2,000 test digits (default); DL4J models only").build());
+        EncoderModelOptions.addTo(o);
+        o.addOption(Option.builder().longOpt("text").hasArg().argName("FILE")
+                .desc("encoders: evaluation text, one sentence per line (default: held-out SOTU sentences)").build());
         o.addOption(Option.builder().longOpt("sentences").hasArg().argName("N")
-                .desc("minilm: evaluation sentences from the SOTU corpus (default 1000)").build());
+                .desc("encoders: evaluation sentences from the SOTU corpus (default 1000)").build());
+        o.addOption(Option.builder().longOpt("peer").hasArg().argName("FILE.onnx")
+                .desc("with --model FILE.onnx: an ONNX Runtime int8 export of the same model, shown as a row").build());
         o.addOption(Option.builder().longOpt("threads").hasArg().argName("T")
-                .desc("minilm: ONNX Runtime threads for the int8 peer (default: the cores)").build());
+                .desc("encoders: ONNX Runtime threads for the int8 peer (default: the cores)").build());
         o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR")
-                .desc("minilm: write report.json, report.md and cosine-vs-bits.png (and --table's model files) into DIR")
+                .desc("encoders: write report.json, report.md and cosine-vs-bits.png (and --table's model files) into DIR")
                 .build());
-        o.addOption(Option.builder().longOpt("table").desc("minilm: quantize with every method and width (BertPtq) and "
+        o.addOption(Option.builder().longOpt("table").desc("encoders: quantize with every method and width and "
                 + "evaluate each (the README's table); needs --out").build());
         o.addOption(Option.builder().longOpt("methods").hasArg().argName("LIST")
-                .desc("minilm --table: methods (default rtn,gptq,hqq,awq,claq)").build());
+                .desc("--table: methods (default rtn,gptq,hqq,awq,claq)").build());
         o.addOption(Option.builder().longOpt("bits").hasArg().argName("LIST")
-                .desc("minilm --table: widths of rtn/gptq/hqq/awq (default 8,4,3,2: 8 = int8 sym per channel, "
+                .desc("--table: widths of rtn/gptq/hqq/awq (default 8,4,3,2: 8 = int8 sym per channel, "
                         + "others asym g128)").build());
         o.addOption(Option.builder().longOpt("claq-bits").hasArg().argName("LIST")
-                .desc("minilm --table: CLAQ average code bits, adaptive precision (default 4,3,2.5,2.1)").build());
+                .desc("--table: CLAQ average code bits, adaptive precision (default 4,3,2.5,2.1)").build());
         o.addOption(Option.builder().longOpt("calib").hasArg().argName("TEXT")
-                .desc("minilm --table: calibration text, sotu (single sentences, default) or sotu-passages (90-word "
-                        + "passages)").build());
+                .desc("--table: calibration text, sotu (single sentences, default), sotu-passages (90-word "
+                        + "passages) or a FILE with one sentence or passage per line").build());
         o.addOption(Option.builder().longOpt("calib-samples").hasArg().argName("N")
-                .desc("minilm --table: calibration sequences (default 512 sentences or 128 passages)").build());
+                .desc("--table: calibration sequences (default 512 sentences or 128 passages, or every line of a "
+                        + "FILE)").build());
         o.addOption(Option.builder().longOpt("bias-correction")
-                .desc("minilm --table: correct every dense layer's bias after quantization so its mean output on the "
-                        + "calibration passages is the fp32 model's (rows labelled '+ bias correction')").build());
+                .desc("--table: correct every dense layer's bias after quantization so its mean output on the "
+                        + "calibration text is the fp32 model's (rows labelled '+ bias correction')").build());
         return o;
     }
 
     @Override
     public int run(CommandLine cmd, PrintStream out) throws Exception {
-        if (cmd.getOptionValue("model").equalsIgnoreCase(MiniLmEval.MODEL)) {
-            return MiniLmEval.run(cmd, out);
+        if (EncoderModelOptions.wanted(cmd)) {
+            return EncoderEval.run(cmd, out);
         }
-        for (String minilmOnly : new String[]{"sentences", "threads", "out", "table", "methods", "bits", "claq-bits",
-            "calib", "calib-samples", "bias-correction"}) {
-            if (cmd.hasOption(minilmOnly)) {
-                throw new UsageException("--" + minilmOnly + " is for --model minilm only");
+        EncoderModelOptions.refuseForDl4j(cmd);
+        for (String encoderOnly : new String[]{"sentences", "peer", "threads", "out", "table", "methods", "bits",
+            "claq-bits", "calib", "calib-samples", "bias-correction"}) {
+            if (cmd.hasOption(encoderOnly)) {
+                throw new UsageException("--" + encoderOnly + " is for sentence encoders (--model minilm or FILE.onnx), "
+                        + "not for a DL4J model zip");
             }
         }
         if (cmd.hasOption("data")) {

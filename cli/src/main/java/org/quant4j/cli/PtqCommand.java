@@ -45,8 +45,8 @@ final class PtqCommand implements Command {
 
     @Override
     public String summary() {
-        return "post-training quantization of a DL4J model zip or of MiniLM (--model minilm) with rtn, gptq, hqq, awq "
-                + "or claq into a quant4j model file";
+        return "post-training quantization of a DL4J model zip or a sentence encoder (minilm or FILE.onnx) with rtn, "
+                + "gptq, hqq, awq or claq into a quant4j model file";
     }
 
     @Override
@@ -66,13 +66,10 @@ final class PtqCommand implements Command {
         o.addOption(Option.builder().longOpt("claq-outliers")
                 .desc("claq: Outlier Reservation with the reference's ratios (10% of the columns keep their 1.4% largest "
                         + "and smallest weights in FP16, the others 0.4%)").build());
-        o.addOption(Option.builder().longOpt("tokenizer").hasArg().argName("FILE")
-                .desc("with --model FILE.onnx: the encoder's Hugging Face tokenizer.json (WordPiece)").build());
-        o.addOption(Option.builder().longOpt("pooling").hasArg().argName("MODE")
-                .desc("with --model FILE.onnx: sentence pooling mean|cls|max (suffix -nonorm: no L2 norm; default mean)")
-                .build());
+        EncoderModelOptions.addTo(o);
         o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N")
-                .desc("minilm: calibration sequences are truncated to N tokens (default 128, at most 512)").build());
+                .desc("encoders: calibration sequences are truncated to N tokens (default 128, at most the model's positions)")
+                .build());
         o.addOption(Option.builder().longOpt("bits").hasArg().argName("B").desc("integer bits 2..8 (default 4)").build());
         o.addOption(Option.builder().longOpt("group-size").hasArg().argName("G")
                 .desc("input columns per scale (default 128; -1: one scale per output channel)").build());
@@ -89,12 +86,13 @@ final class PtqCommand implements Command {
                 .desc("layers whose width G does not divide: refuse (default), the largest divisor of the width "
                         + "below G, or one scale per channel").build());
         o.addOption(Option.builder().longOpt("calib").hasArg().argName("DATA")
-                .desc("calibration data: mnist (required by gptq; rtn/hqq use it to measure output error); minilm: "
-                        + "sotu (single sentences, default) or sotu-passages (90-word passages)").build());
+                .desc("calibration data: mnist (required by gptq; rtn/hqq use it to measure output error); encoders: "
+                        + "sotu (single sentences, default), sotu-passages (90-word passages) or a text FILE (one "
+                        + "sentence or passage per line)").build());
         o.addOption(Option.builder().longOpt("calib-samples").hasArg().argName("N")
                 .desc("calibration examples: the first N training digits (default " + DEFAULT_CALIB_SAMPLES
-                        + "); minilm: N sequences (default 512 sentences or 128 "
-                        + "passages)").build());
+                        + "); encoders: N sequences (default 512 sentences or 128 "
+                        + "passages, or every line of a --calib FILE)").build());
         o.addOption(Option.builder().longOpt("held-out-samples").hasArg().argName("N")
                 .desc("examples for the output error, the last N training digits (default " + DEFAULT_HELD_OUT_SAMPLES
                         + ")").build());
@@ -110,12 +108,10 @@ final class PtqCommand implements Command {
 
     @Override
     public int run(CommandLine cmd, PrintStream out) throws Exception {
-        if (EncoderPtq.wanted(cmd.getOptionValue("model"))) {
+        if (EncoderModelOptions.wanted(cmd)) {
             return EncoderPtq.run(cmd, out);
         }
-        if (cmd.hasOption("max-tokens")) {
-            throw new UsageException("--max-tokens applies to text encoders (--model minilm or FILE.onnx) only");
-        }
+        EncoderModelOptions.refuseForDl4j(cmd);
         Path modelFile = Path.of(cmd.getOptionValue("model"));
         Path outFile = Path.of(cmd.getOptionValue("out"));
         String method = cmd.getOptionValue("method", "gptq").toLowerCase(Locale.ROOT);

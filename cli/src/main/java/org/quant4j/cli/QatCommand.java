@@ -13,17 +13,17 @@ import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.quant4j.core.QuantizationException;
 import org.quant4j.core.TernaryScale;
-import org.quant4j.examples.qat.MnistExample;
-import org.quant4j.examples.qat.MnistQatExample;
-import org.quant4j.examples.qat.QatProgress;
-import org.quant4j.examples.qat.QatReport;
-import org.quant4j.examples.qat.QatResultRow;
-import org.quant4j.examples.qat.QatRunSettings;
-import org.quant4j.examples.qat.WeightWidth;
+import org.quant4j.eval.qat.MnistExample;
+import org.quant4j.eval.qat.MnistQatJob;
+import org.quant4j.eval.qat.QatProgress;
+import org.quant4j.eval.qat.QatReport;
+import org.quant4j.eval.qat.QatResultRow;
+import org.quant4j.eval.qat.QatRunSettings;
+import org.quant4j.eval.qat.WeightWidth;
 import org.quant4j.model.data.MnistDigits;
 
 /**
- * {@code quant4j qat}: quantization-aware training end to end on real MNIST ({@link MnistQatExample}) for one
+ * {@code quant4j qat}: quantization-aware training end to end on real MNIST ({@link MnistQatJob}) for one
  * network and weight width, or with {@code --table} every width (of every network, or of {@code --example}); a progress bar per stage on stderr,
  * the results table on stdout, the model files and the report in {@code --out}.
  */
@@ -75,13 +75,13 @@ final class QatCommand implements Command {
                 if (cmd.hasOption("weights")) {
                     throw new UsageException("--table runs every weight width; do not give --weights");
                 }
-                rows = MnistQatExample.table(cmd.hasOption("example") ? List.of(example(cmd)) : List.of(MnistExample.values()),
+                rows = MnistQatJob.table(cmd.hasOption("example") ? List.of(example(cmd)) : List.of(MnistExample.values()),
                         settings, dir, progress);
             } else {
-                rows = MnistQatExample.run(example(cmd), width(cmd), settings, dir, progress);
+                rows = MnistQatJob.run(example(cmd), width(cmd), settings, dir, progress);
             }
         }
-        MnistQatExample.print(rows, out);
+        MnistQatJob.print(rows, out);
         out.println();
         out.print(QatReport.summaryTable(rows));
         out.printf("%nreport: %s, %s, %s%n", dir.resolve(QatReport.MARKDOWN_FILE), dir.resolve(QatReport.JSON_FILE),

@@ -9,6 +9,9 @@ import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.bert.BertQuantizedWeights;
+import org.quant4j.eval.encoder.EncoderEvalRow;
+import org.quant4j.eval.encoder.EncoderEvaluation;
+import org.quant4j.eval.encoder.EncoderPtqTable;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.data.SotuCorpus;
 import org.quant4j.ptq.gptq.Gptq;
@@ -28,8 +31,7 @@ import org.quant4j.ptq.pipeline.PtqResult;
  * fp32 and with the ONNX Runtime int8 peer.
  *
  * <pre>
- * bin/quant4j --version    # builds cli/target/classpath.txt once
- * java -cp "$(cat cli/target/classpath.txt)" org.quant4j.examples.minilm.MiniLmPtqExample [model-file] [sentences]
+ * bin/example minilm.MiniLmPtqExample [model-file] [sentences]
  * </pre>
  */
 public final class MiniLmPtqExample {
@@ -48,9 +50,9 @@ public final class MiniLmPtqExample {
                 SotuCorpus.DEFAULT_CALIBRATION_SENTENCES, sentences);
         out.printf(Locale.ROOT, "SOTU: calibration %s, %d evaluation sentences%n", split.calibrationDescription(),
                 split.evaluation().size());
-        MiniLmEvaluation eval = MiniLmEvaluation.prepare(split.evaluation());
+        EncoderEvaluation eval = EncoderEvaluation.miniLm(split.evaluation());
 
-        QuantSpec spec = MiniLmPtqTable.spec(4);
+        QuantSpec spec = EncoderPtqTable.spec(4);
         MiniLm model = MiniLm.load();
         long start = System.nanoTime();
         // GPTQ with the reference's act-order (desc_act) and mse range search: the 4-bit setting that reaches a mean
@@ -59,7 +61,7 @@ public final class MiniLmPtqExample {
         PtqResult<QuantizableModel> result = PtqPipeline.builder(gptq, spec)
                 .calibration(new TextCalibration(split.calibration(), 128,
                         split.calibrationDescription() + ", seed " + SotuCorpus.DEFAULT_SEED))
-                .seed(MiniLmPtqTable.SEED).build()
+                .seed(EncoderPtqTable.SEED).build()
                 .quantize(QuantizableBert.of(model));
         double seconds = (System.nanoTime() - start) / 1e9;
         result.writeModel(file);
@@ -72,9 +74,10 @@ public final class MiniLmPtqExample {
         out.printf(Locale.ROOT, "reloaded into a fresh model: %d quantized targets, %d fp32 parameters%n",
                 applied.quantizedTargets(), applied.floatParameters());
 
-        out.print(MiniLmEvalRow.markdownHeader());
+        out.print(EncoderEvalRow.markdownHeader());
         out.println(eval.fp32Row().markdown());
-        out.println(eval.ortInt8Row(Runtime.getRuntime().availableProcessors()).markdown());
-        out.println(eval.loadedRow(reloaded, reread, Files.size(file), seconds).markdown());
+        out.println(eval.ortInt8Row(MiniLm.readAllBytes(MiniLm.INT8_ONNX_RESOURCE), MiniLm.INT8_ONNX_RESOURCE,
+                Runtime.getRuntime().availableProcessors()).markdown());
+        out.println(eval.loadedRow(reloaded.sentenceEncoder(), reread, Files.size(file), seconds).markdown());
     }
 }

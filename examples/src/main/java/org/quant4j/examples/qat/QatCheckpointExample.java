@@ -25,8 +25,7 @@ import org.quant4j.qat.QatConfig;
  * same parameters. The resumed network is converted to real 4-bit weights and evaluated.
  *
  * <pre>
- * bin/quant4j --version    # builds cli/target/classpath.txt once
- * java -cp "$(cat cli/target/classpath.txt)" org.quant4j.examples.qat.QatCheckpointExample [checkpoint-dir]
+ * bin/example qat.QatCheckpointExample [checkpoint-dir]
  * </pre>
  */
 public final class QatCheckpointExample {

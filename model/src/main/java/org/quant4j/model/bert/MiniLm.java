@@ -17,6 +17,8 @@ import org.quant4j.model.data.MissingDataException;
  * {@link #INT8_ONNX_RESOURCE}. The built-in shortcut of {@link SentenceEncoder} ({@link #sentenceEncoder()}).
  */
 public final class MiniLm {
+    /** The model's name in model files and reports. */
+    public static final String NAME = "all-MiniLM-L6-v2";
     public static final String ONNX_RESOURCE = "/all-minilm-l6-v2.onnx";
     public static final String TOKENIZER_RESOURCE = "/all-minilm-l6-v2-tokenizer.json";
     public static final String INT8_ONNX_RESOURCE = "/all-minilm-l6-v2-q.onnx";

@@ -61,7 +61,7 @@ public final class QuantizableBert implements QuantizableModel {
 
     /** all-MiniLM-L6-v2, quantized in place. */
     public static QuantizableBert of(MiniLm model) {
-        return new QuantizableBert("all-MiniLM-L6-v2", model.encoder(), model.tokenizer());
+        return new QuantizableBert(MiniLm.NAME, model.encoder(), model.tokenizer());
     }
 
     public BertEncoder encoder() {

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -169,6 +170,25 @@ public final class SentenceEncoder {
      *                             truncation) than the model's positions (the sentence and both files named)
      */
     public INDArray embed(List<String> sentences) {
+        return embedBatched(sentences, batch -> encoder.embed(batch, pooling));
+    }
+
+    /**
+     * As {@link #embed(List)}, with ONNX Runtime running {@code onnx} as the forward (e.g. another export of
+     * this model, such as ONNX Runtime's int8 one): the same tokenizer, batching and pooling head.
+     *
+     * @param source  names the ONNX bytes in errors
+     * @param threads ONNX Runtime's intra-op threads
+     */
+    public INDArray embedWithOnnxRuntime(byte[] onnx, String source, List<String> sentences, int threads) {
+        try (OnnxRuntimeEncoder ort = OnnxRuntimeEncoder.open(onnx, source, threads)) {
+            return embedBatched(sentences, batch -> ort.embed(batch, pooling));
+        } catch (NoClassDefFoundError e) {
+            throw onnxRuntimeMissing(source);
+        }
+    }
+
+    private INDArray embedBatched(List<String> sentences, Function<TokenBatch, INDArray> forward) {
         if (sentences.isEmpty()) {
             throw new ModelInputException("no sentences to embed");
         }
@@ -194,12 +214,25 @@ public final class SentenceEncoder {
             for (int i = from; i < to; i++) {
                 chunk.add(sentences.get(order[i]));
             }
-            INDArray embedded = encoder.embed(batchLongest.encodeBatch(chunk), pooling);
+            INDArray embedded = forward.apply(batchLongest.encodeBatch(chunk));
             for (int i = from; i < to; i++) {
                 out.putRow(order[i], embedded.getRow(i - from));
             }
         }
         return out;
+    }
+
+    /**
+     * The ONNX file this encoder was read from, read again.
+     *
+     * @throws ModelInputException if this encoder was made by {@link #of} (no file to read again)
+     */
+    public byte[] onnxFile() {
+        if (onnxBytes == null) {
+            throw new ModelInputException(encoder.source() + ": this SentenceEncoder was built in memory; pass the "
+                    + "ONNX bytes to onnxRuntimeAgreement(byte[], List, int)");
+        }
+        return onnxBytes.get();
     }
 
     /**
@@ -212,11 +245,7 @@ public final class SentenceEncoder {
      * @throws MissingDataException if ONNX Runtime is not on the classpath
      */
     public OnnxRuntimeAgreement onnxRuntimeAgreement(int threads) {
-        if (onnxBytes == null) {
-            throw new ModelInputException(encoder.source() + ": this SentenceEncoder was built in memory; pass the "
-                    + "ONNX bytes to onnxRuntimeAgreement(byte[], List, int)");
-        }
-        return onnxRuntimeAgreement(onnxBytes.get(), CHECK_SENTENCES, threads);
+        return onnxRuntimeAgreement(onnxFile(), CHECK_SENTENCES, threads);
     }
 
     /** As {@link #onnxRuntimeAgreement(int)} on the given ONNX bytes (this encoder's file) and sentences. */
@@ -226,8 +255,7 @@ public final class SentenceEncoder {
         try (OnnxRuntimeEncoder ort = OnnxRuntimeEncoder.open(onnx, encoder.source(), threads)) {
             theirs = ort.lastHiddenState(batch);
         } catch (NoClassDefFoundError e) {
-            throw new MissingDataException(encoder.source() + ": ONNX Runtime is not on the classpath: add "
-                    + "com.microsoft.onnxruntime:onnxruntime to compare with it");
+            throw onnxRuntimeMissing(encoder.source());
         }
         INDArray ours = encoder.forward(batch);
         double embeddingDiff = Transforms.abs(SentencePooling.pool(ours, batch, pooling)
@@ -242,6 +270,11 @@ public final class SentenceEncoder {
         BertConfig c = encoder.config();
         return "SentenceEncoder[" + encoder.source() + ", " + c.layers() + " layers, hidden " + c.hiddenSize() + ", "
                 + c.heads() + " heads, pooling " + pooling + ", tokenizer " + tokenizer.source() + "]";
+    }
+
+    private static MissingDataException onnxRuntimeMissing(String source) {
+        return new MissingDataException(source + ": ONNX Runtime is not on the classpath: add "
+                + "com.microsoft.onnxruntime:onnxruntime to run it");
     }
 
     private static void requireFile(Path file, String what) {

@@ -1,4 +1,4 @@
-package org.quant4j.examples.minilm;
+package org.quant4j.eval.encoder;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -18,7 +18,7 @@ import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileReader;
 import org.quant4j.model.bert.BertEncoder;
 import org.quant4j.model.bert.LinearTarget;
-import org.quant4j.model.bert.MiniLm;
+import org.quant4j.model.bert.SentenceEncoder;
 import org.quant4j.ptq.claq.ClaqParams;
 import org.quant4j.model.QuantizableModel;
 import org.quant4j.model.TextCalibration;
@@ -32,9 +32,9 @@ import org.quant4j.ptq.pipeline.LayerReport;
 import org.quant4j.ptq.pipeline.PtqListener;
 
 /**
- * The all-MiniLM-L6-v2 PTQ table: for each method and width, {@link PtqPipeline} quantizes a fresh fp32 copy on the
- * calibration passages, the model file is written, read back and loaded into the scratch encoder, and its
- * sentence embeddings are compared to fp32 ({@link MiniLmEvaluation#quantizedRow}); each row is appended to the
+ * The PTQ table of a sentence encoder: for each method and width, {@link PtqPipeline} quantizes a fresh fp32 copy on
+ * the calibration text, the model file is written, read back and loaded into the scratch encoder, and its
+ * sentence embeddings are compared to fp32 ({@link EncoderEvaluation#quantizedRow}); each row is appended to the
  * report as soon as it is measured.
  *
  * <p>Widths (the AutoAWQ/GPTQ convention): 8 = INT8 symmetric per output channel; 4, 3, 2 = INT asymmetric in
@@ -45,14 +45,14 @@ import org.quant4j.ptq.pipeline.PtqListener;
  * widths: the average code bits of its Adaptive Precision ({@link ClaqParams#adaptive}), by default 4, 3, 2.5
  * and 2.1.
  */
-public final class MiniLmPtqTable {
+public final class EncoderPtqTable {
     public static final int GROUP = 128;
     public static final List<String> DEFAULT_METHODS = List.of("rtn", "gptq", "hqq", "awq", "claq");
     public static final List<Integer> DEFAULT_BITS = List.of(8, 4, 3, 2);
     public static final List<Double> DEFAULT_CLAQ_BITS = List.of(4.0, 3.0, 2.5, 2.1);
     public static final long SEED = 42;
 
-    private MiniLmPtqTable() {
+    private EncoderPtqTable() {
     }
 
     /** A run that failed, with the error's message. */
@@ -62,11 +62,11 @@ public final class MiniLmPtqTable {
     /** Receives each row as soon as it is measured (prints it, appends it to a report...). */
     @FunctionalInterface
     public interface RowSink {
-        void accept(MiniLmEvalRow row) throws IOException;
+        void accept(EncoderEvalRow row) throws IOException;
     }
 
     /**
-     * One run of the table: a method and either a spec or CLAQ parameters, with or without BertPtq's bias correction
+     * One run of the table: a method and either a spec or CLAQ parameters, with or without bias correction
      * (then the label ends in {@code -bc}).
      */
     public record Entry(String method, String label, QuantSpec spec, ClaqParams claq, boolean biasCorrection) {
@@ -122,10 +122,10 @@ public final class MiniLmPtqTable {
      * Runs every entry and hands its row to {@code sink}; a run that fails with a {@link QuantizationException}
      * is reported on {@code progress} and returned, and the table goes on with the next.
      *
-     * @param modelDir where the model files go ({@code minilm-<method>-<label>.q4j})
+     * @param modelDir where the model files go ({@code <file prefix>-<method>-<label>.q4j})
      * @param progress one line per finished encoder layer and per row (e.g. stderr)
      */
-    public static List<Failure> run(MiniLmEvaluation eval, List<String> calibration, String calibrationDescription,
+    public static List<Failure> run(EncoderEvaluation eval, List<String> calibration, String calibrationDescription,
                                           List<Entry> entries, Path modelDir, RowSink sink, PrintStream progress)
             throws IOException {
         Files.createDirectories(modelDir);
@@ -144,24 +144,35 @@ public final class MiniLmPtqTable {
         return failures;
     }
 
-    private static void runOne(MiniLmEvaluation eval, List<String> calibration, String calibrationDescription, Entry e,
+    private static void runOne(EncoderEvaluation eval, List<String> calibration, String calibrationDescription, Entry e,
                                String tag, Path modelDir, RowSink sink, PrintStream progress) throws IOException {
         long start = System.nanoTime();
         WeightSolver solver = e.claq() != null ? new Claq(e.claq()) : Solvers.create(e.method());
         PtqPipeline.Builder b = PtqPipeline.builder(solver, e.spec())
                 .calibration(new TextCalibration(calibration, 128, calibrationDescription)).seed(SEED)
                 .listener(layers(tag, progress)).biasCorrection(e.biasCorrection());
-        MiniLm model = eval.freshFp32Copy();
-        PtqResult<QuantizableModel> result = b.build().quantize(QuantizableBert.of(model));
+        SentenceEncoder model = eval.freshFp32Copy();
+        PtqResult<QuantizableModel> result = b.build()
+                .quantize(QuantizableBert.of(eval.modelName(), model.encoder(), model.tokenizer()));
         double seconds = (System.nanoTime() - start) / 1e9;
         Map<String, float[]> inPlace = targetWeights(model.encoder());
-        Path file = modelDir.resolve("minilm-" + e.method() + "-" + e.label() + ".q4j");
+        Path file = modelDir.resolve(filePrefix(eval.modelName()) + "-" + e.method() + "-" + e.label() + ".q4j");
         result.writeModel(file);
         QuantizedModel reread = ModelFileReader.read(file);
-        MiniLmEvalRow row = eval.quantizedRow(reread, Files.size(file), seconds);
+        EncoderEvalRow row = eval.quantizedRow(reread, Files.size(file), seconds);
         checkReload(inPlace, targetWeights(model.encoder()), file);
         sink.accept(row);
         progress.printf(Locale.ROOT, "%s: %.1f s, mean cosine %.5f%n", tag, seconds, row.meanCosine());
+    }
+
+    /**
+     * A model name as a file-name prefix: lower case, without an {@code .onnx} extension, runs of characters other
+     * than letters, digits and dots as '-'.
+     */
+    static String filePrefix(String modelName) {
+        String p = modelName.toLowerCase(Locale.ROOT).replaceAll("\\.onnx$", "").replaceAll("[^a-z0-9.]+", "-")
+                .replaceAll("^-|-$", "");
+        return p.isEmpty() ? "model" : p;
     }
 
     private static Map<String, float[]> targetWeights(BertEncoder encoder) {
@@ -173,7 +184,7 @@ public final class MiniLmPtqTable {
     }
 
     /**
-     * The weights the encoder computes with after loading the model file must be those BertPtq left in it (its
+     * The weights the encoder computes with after loading the model file must be those the runner left in it (its
      * contract: the encoder computes what the stored model computes), up to float rounding of the AWQ input
      * scale division.
      */

@@ -1,4 +1,4 @@
-package org.quant4j.examples.qat;
+package org.quant4j.eval.qat;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -40,7 +40,7 @@ import org.quant4j.qat.QatConfig;
  * into a fresh network and evaluated on the 2,000 held-out digits. {@link #run} does one network and width,
  * {@link #table} every network and width with one fp32 training per network.
  */
-public final class MnistQatExample {
+public final class MnistQatJob {
     /** Activations: unsigned int8 per tensor (after ReLU, the range starts at 0). */
     public static final QuantSpec INT8_ACTIVATIONS = QuantSpec.integer(8, false, Granularity.perTensor());
     private static final int EVAL_BATCH = 500;
@@ -51,7 +51,7 @@ public final class MnistQatExample {
     private final MnistDigits digits;
     private final INDArray testFeatures;
 
-    private MnistQatExample(QatRunSettings settings, Path outDir, QatProgress progress) throws IOException {
+    private MnistQatJob(QatRunSettings settings, Path outDir, QatProgress progress) throws IOException {
         this.settings = settings;
         this.outDir = outDir;
         this.progress = progress;
@@ -63,7 +63,7 @@ public final class MnistQatExample {
     /** fp32 -> PTQ RTN -> QAT for one network and width; writes the model files and the report into {@code outDir}. */
     public static List<QatResultRow> run(MnistExample example, WeightWidth width, QatRunSettings settings, Path outDir,
                                          QatProgress progress) throws IOException {
-        MnistQatExample run = new MnistQatExample(settings, outDir, progress);
+        MnistQatJob run = new MnistQatJob(settings, outDir, progress);
         Fp32 fp32 = run.trainFp32(example);
         List<QatResultRow> rows = new ArrayList<>(List.of(fp32.row()));
         rows.add(run.ptq(example, fp32.net(), width));
@@ -75,7 +75,7 @@ public final class MnistQatExample {
     /** The table: for each of {@code examples} one fp32 training, then PTQ RTN and QAT at every width. */
     public static List<QatResultRow> table(List<MnistExample> examples, QatRunSettings settings, Path outDir,
                                            QatProgress progress) throws IOException {
-        MnistQatExample run = new MnistQatExample(settings, outDir, progress);
+        MnistQatJob run = new MnistQatJob(settings, outDir, progress);
         List<QatResultRow> rows = new ArrayList<>();
         for (MnistExample example : examples) {
             Fp32 fp32 = run.trainFp32(example);
@@ -230,7 +230,7 @@ public final class MnistQatExample {
     }
 
     /**
-     * {@code MnistQatExample [--table | EXAMPLE WIDTH] [OUT_DIR]}: one run (e.g. {@code mnist-lenet int4}) or the
+     * {@code MnistQatJob [--table | EXAMPLE WIDTH] [OUT_DIR]}: one run (e.g. {@code mnist-lenet int4}) or the
      * whole table (both networks), with the default settings, printing progress lines.
      */
     public static void main(String[] args) throws IOException {
@@ -248,7 +248,7 @@ public final class MnistQatExample {
             rows = run(MnistExample.byCliName(args[0]), WeightWidth.byCliName(args[1]), QatRunSettings.defaults(),
                     Path.of(args.length > 2 ? args[2] : "quant4j-qat"), log);
         } else {
-            System.err.println("usage: MnistQatExample --table [OUT_DIR] | MnistQatExample {" + MnistExample.cliNames()
+            System.err.println("usage: MnistQatJob --table [OUT_DIR] | MnistQatJob {" + MnistExample.cliNames()
                     + "} {" + WeightWidth.cliNames() + "} [OUT_DIR]");
             System.exit(2);
             return;

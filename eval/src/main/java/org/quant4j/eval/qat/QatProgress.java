@@ -1,4 +1,4 @@
-package org.quant4j.examples.qat;
+package org.quant4j.eval.qat;
 
 /**
  * Progress of a QAT example run, for a progress bar or a log: each stage (fp32 training, PTQ

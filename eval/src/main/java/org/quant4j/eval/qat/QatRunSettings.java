@@ -1,4 +1,4 @@
-package org.quant4j.examples.qat;
+package org.quant4j.eval.qat;
 
 import java.util.Objects;
 import org.quant4j.core.InvalidSpecException;

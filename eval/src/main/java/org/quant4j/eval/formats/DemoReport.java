@@ -1,4 +1,4 @@
-package org.quant4j.examples;
+package org.quant4j.eval.formats;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

@@ -1,4 +1,4 @@
-package org.quant4j.examples.qat;
+package org.quant4j.eval.qat;
 
 /**
  * One measured model of the QAT example.

@@ -1,13 +1,13 @@
-package org.quant4j.examples.minilm;
+package org.quant4j.eval.encoder;
 
 import java.util.Locale;
 
 /**
- * One row of the all-MiniLM-L6-v2 evaluation: a model's sentence-embedding fidelity to fp32.
+ * One row of an encoder's evaluation: a model's sentence-embedding fidelity to fp32.
  *
  * @param method       fp32, ort-int8, rtn, gptq, hqq, awq or claq
  * @param spec         the weight format of the quantized dense layers (e.g. {@code int4-asym-g128})
- * @param bitsPerWeight stored bits per weight of the 36 dense-layer weights (codes, scales, zero points, AWQ
+ * @param bitsPerWeight stored bits per weight of the dense-layer weights (codes, scales, zero points, AWQ
  *                      input scales, CLAQ codebooks and outliers included), NaN when unknown
  * @param modelBytes   size of the model file
  * @param meanCosine   mean cosine of the sentence embeddings to fp32
@@ -16,7 +16,7 @@ import java.util.Locale;
  * @param quantSeconds wall time of the quantization, NaN when not ours to measure
  * @param note         what else a reader must know about the row (may be empty)
  */
-public record MiniLmEvalRow(String method, String spec, double bitsPerWeight, long modelBytes, double meanCosine,
+public record EncoderEvalRow(String method, String spec, double bitsPerWeight, long modelBytes, double meanCosine,
                             double minCosine, double top1Agreement, double quantSeconds, String note) {
 
     /** The Markdown table header matching {@link #markdown()}. */

@@ -1,4 +1,4 @@
-package org.quant4j.examples;
+package org.quant4j.eval.formats;
 
 import java.io.IOException;
 import java.io.PrintStream;

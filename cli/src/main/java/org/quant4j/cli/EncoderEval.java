@@ -9,33 +9,39 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.quant4j.core.InvalidSpecException;
 import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.ModelFileReader;
-import org.quant4j.examples.minilm.MiniLmEvalReport;
-import org.quant4j.examples.minilm.MiniLmEvalRow;
-import org.quant4j.examples.minilm.MiniLmEvaluation;
-import org.quant4j.examples.minilm.MiniLmPtqTable;
+import org.quant4j.eval.encoder.EncoderEvalReport;
+import org.quant4j.eval.encoder.EncoderEvalRow;
+import org.quant4j.eval.encoder.EncoderEvaluation;
+import org.quant4j.eval.encoder.EncoderPtqTable;
+import org.quant4j.model.bert.MiniLm;
+import org.quant4j.model.bert.SentenceEncoder;
 import org.quant4j.model.data.SotuCorpus;
 
 /**
- * {@code quant4j eval --model minilm}: sentence-embedding fidelity of all-MiniLM-L6-v2 models to fp32 on the SOTU
- * evaluation sentences. Without {@code --quantized}: the fp32 row and ONNX Runtime's int8 peer; with it: that model
- * file's row; with {@code --table}: also every method and width of {@link MiniLmPtqTable}. Rows are printed as a
- * Markdown table as they finish, and with {@code --out} also written as a report (rewritten after every row).
+ * {@code quant4j eval --model minilm | FILE.onnx --tokenizer tokenizer.json}: sentence-embedding fidelity of a
+ * sentence encoder's models to fp32, on held-out SOTU sentences or the user's {@code --text FILE}. Rows: fp32; an
+ * ONNX Runtime int8 peer (a user's encoder: {@code --peer FILE.onnx}; minilm: its langchain4j twin, unless
+ * {@code --quantized} is given); with {@code --quantized}, that model file's row; with {@code --table}: also every method and width of
+ * {@link EncoderPtqTable}. Rows are printed as a Markdown table as they finish, and with {@code --out} also written as
+ * a report (rewritten after every row).
  */
-final class MiniLmEval {
-    static final String MODEL = "minilm";
-
-    private MiniLmEval() {
+final class EncoderEval {
+    private EncoderEval() {
     }
 
     static int run(CommandLine cmd, PrintStream out) throws Exception {
         if (cmd.hasOption("data")) {
-            throw new UsageException("--data is for DL4J models; --model minilm is evaluated on SOTU sentences");
+            throw new UsageException("--data is for DL4J models; encoders are evaluated on text (SOTU or --text FILE)");
+        }
+        if (cmd.hasOption("text") && cmd.hasOption("sentences")) {
+            throw new UsageException("--sentences counts SOTU evaluation sentences; with --text FILE every line is one");
         }
         int sentences = cmd.hasOption("sentences") ? SpecOptions.parseInt(cmd, "sentences")
                 : SotuCorpus.DEFAULT_EVALUATION_SENTENCES;
@@ -59,60 +65,76 @@ final class MiniLmEval {
                 throw new UsageException("--" + tableOnly + " is for --table only");
             }
         }
-        List<MiniLmPtqTable.Entry> entries;
+        boolean builtIn = EncoderModelOptions.builtIn(cmd);
+        if (builtIn && cmd.hasOption("peer")) {
+            throw new UsageException("--peer is for --model FILE.onnx; minilm's peer is its ONNX Runtime int8 twin");
+        }
+        List<EncoderPtqTable.Entry> entries;
         try {
-            entries = table ? MiniLmPtqTable.plan(list(cmd, "methods", MiniLmPtqTable.DEFAULT_METHODS, s -> s),
-                    list(cmd, "bits", MiniLmPtqTable.DEFAULT_BITS, Integer::parseInt),
-                    list(cmd, "claq-bits", MiniLmPtqTable.DEFAULT_CLAQ_BITS, Double::parseDouble),
+            entries = table ? EncoderPtqTable.plan(list(cmd, "methods", EncoderPtqTable.DEFAULT_METHODS, s -> s),
+                    list(cmd, "bits", EncoderPtqTable.DEFAULT_BITS, Integer::parseInt),
+                    list(cmd, "claq-bits", EncoderPtqTable.DEFAULT_CLAQ_BITS, Double::parseDouble),
                     cmd.hasOption("bias-correction")) : List.of();
         } catch (InvalidSpecException e) {
             throw new UsageException(e.getMessage());
         }
+        Supplier<SentenceEncoder> loader = EncoderModelOptions.loader(cmd);
         Path quantizedFile = cmd.hasOption("quantized") ? Path.of(cmd.getOptionValue("quantized")) : null;
         QuantizedModel quantized = quantizedFile == null ? null : ModelFileReader.read(quantizedFile);
-
-        SotuCorpus.Split split = SotuCalibrationOptions.split(cmd, sentences);
-        out.printf(Locale.ROOT, "%s on %d SOTU evaluation sentences (seed %d): sentence-embedding fidelity to fp32%n",
-                MiniLmEvaluation.MODEL_NAME, sentences, SotuCorpus.DEFAULT_SEED);
+        Path peerFile = cmd.hasOption("peer") ? Path.of(cmd.getOptionValue("peer")) : null;
+        if (peerFile != null && !Files.isRegularFile(peerFile)) {
+            throw new UsageException("--peer " + peerFile + ": no such file (an ONNX Runtime int8 export of the model)");
+        }
+        EncoderTextOptions.Texts texts = EncoderTextOptions.read(cmd, sentences, true);
+        String modelName = EncoderModelOptions.name(cmd);
+        out.printf(Locale.ROOT, "%s on %s: sentence-embedding fidelity to fp32%n", modelName, texts.evaluationSource());
         long start = System.nanoTime();
-        MiniLmEvaluation eval = MiniLmEvaluation.prepare(split.evaluation());
+        EncoderEvaluation eval = EncoderEvaluation.prepare(modelName, loader, texts.evaluation());
+        if (!builtIn) {
+            out.println("fp32 forward vs ONNX Runtime: " + eval.fp32().onnxRuntimeAgreement(2));
+        }
         out.printf(Locale.ROOT, "fp32 embeddings in %.1f s%n", (System.nanoTime() - start) / 1e9);
         Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("evaluation", sentences + " SOTU sentences, seed " + SotuCorpus.DEFAULT_SEED);
+        settings.put("model", eval.fp32().toString());
+        settings.put("evaluation", texts.evaluationSource());
         settings.put("command", command(cmd));
         if (table) {
-            settings.put("calibration", SotuCalibrationOptions.describe(split));
+            settings.put("calibration", texts.calibrationSource());
             settings.put("widths", "8 = INT8 symmetric per output channel; 4/3/2 = INT asymmetric, groups of "
-                    + MiniLmPtqTable.GROUP + " (every method, HQQ included: its own default is 64); CLAQ: adaptive "
+                    + EncoderPtqTable.GROUP + " (every method, HQQ included: its own default is 64); CLAQ: adaptive "
                     + "precision to the average code bits shown");
-            settings.put("seed", MiniLmPtqTable.SEED);
+            settings.put("seed", EncoderPtqTable.SEED);
             settings.put("biasCorrection", cmd.hasOption("bias-correction"));
         }
-        MiniLmEvalReport report = cmd.hasOption("out")
-                ? new MiniLmEvalReport(Path.of(cmd.getOptionValue("out")), settings) : null;
-        out.print(MiniLmEvalRow.markdownHeader());
+        EncoderEvalReport report = cmd.hasOption("out")
+                ? new EncoderEvalReport(Path.of(cmd.getOptionValue("out")), modelName, settings) : null;
+        out.print(EncoderEvalRow.markdownHeader());
         emit(eval.fp32Row(), out, report);
-        if (quantized == null) {
-            emit(eval.ortInt8Row(threads), out, report);
-        } else {
+        if (peerFile != null) {
+            emit(eval.ortInt8Row(Files.readAllBytes(peerFile), peerFile.toString(), threads), out, report);
+        } else if (builtIn && quantized == null) {
+            emit(eval.ortInt8Row(MiniLm.readAllBytes(MiniLm.INT8_ONNX_RESOURCE), MiniLm.INT8_ONNX_RESOURCE, threads),
+                    out, report);
+        }
+        if (quantized != null) {
             emit(eval.quantizedRow(quantized, Files.size(quantizedFile), Double.NaN), out, report);
         }
         if (table) {
-            MiniLmEvalReport r = report;
-            List<MiniLmPtqTable.Failure> failures = MiniLmPtqTable.run(eval, split.calibration(),
-                    SotuCalibrationOptions.describe(split), entries, Path.of(cmd.getOptionValue("out")), row -> emit(row, out, r),
+            EncoderEvalReport r = report;
+            List<EncoderPtqTable.Failure> failures = EncoderPtqTable.run(eval, texts.calibration(),
+                    texts.calibrationSource(), entries, Path.of(cmd.getOptionValue("out")), row -> emit(row, out, r),
                     System.err);
-            for (MiniLmPtqTable.Failure f : failures) {
+            for (EncoderPtqTable.Failure f : failures) {
                 out.println("failed: " + f.entry().method() + " " + f.entry().label() + ": " + f.message());
             }
             if (!failures.isEmpty()) {
-                out.println("report: " + Path.of(cmd.getOptionValue("out")).resolve(MiniLmEvalReport.MARKDOWN_FILE));
+                out.println("report: " + Path.of(cmd.getOptionValue("out")).resolve(EncoderEvalReport.MARKDOWN_FILE));
                 throw new QuantizationException(failures.size() + " of " + entries.size()
                         + " table runs failed (listed above); the report holds the others");
             }
         }
         if (report != null) {
-            out.println("report: " + Path.of(cmd.getOptionValue("out")).resolve(MiniLmEvalReport.MARKDOWN_FILE));
+            out.println("report: " + Path.of(cmd.getOptionValue("out")).resolve(EncoderEvalReport.MARKDOWN_FILE));
         }
         return Main.OK;
     }
@@ -144,7 +166,7 @@ final class MiniLmEval {
         return values;
     }
 
-    static void emit(MiniLmEvalRow row, PrintStream out, MiniLmEvalReport report) throws java.io.IOException {
+    static void emit(EncoderEvalRow row, PrintStream out, EncoderEvalReport report) throws java.io.IOException {
         out.println(row.markdown());
         out.flush();
         if (report != null) {

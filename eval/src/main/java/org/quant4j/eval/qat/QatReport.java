@@ -1,4 +1,4 @@
-package org.quant4j.examples.qat;
+package org.quant4j.eval.qat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

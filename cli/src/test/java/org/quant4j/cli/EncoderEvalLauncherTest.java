@@ -22,10 +22,11 @@ import org.quant4j.model.bert.LinearTarget;
 import org.quant4j.model.bert.MiniLm;
 
 /**
- * {@code quant4j eval --model minilm} through the real launcher on a few SOTU sentences: the fp32 and ONNX Runtime
- * int8 rows with a report, the row of a model file (RTN int8 per channel written here), and usage errors.
+ * {@code quant4j eval} of sentence encoders through the real launcher on a few sentences: {@code --model minilm}'s
+ * fp32 and ONNX Runtime int8 rows with a report, the row of a model file (RTN int8 per channel written here), a tiny
+ * table; a user's {@code FILE.onnx} with its tokenizer, evaluation text file and int8 peer; usage errors.
  */
-class MiniLmEvalLauncherTest {
+class EncoderEvalLauncherTest {
     private static final Pattern ROW = Pattern.compile(
             "\\| (\\S+) \\| [^|]+ \\| ([0-9.n/a]+) \\| ([0-9,]+) \\| ([0-9.]+) \\| ([0-9.]+) \\| ([0-9.]+) \\|");
 
@@ -100,8 +101,8 @@ class MiniLmEvalLauncherTest {
         System.out.printf("table on 32 sentences: ORT int8 %.5f, RTN int8/channel %.5f, RTN int4 g128 %.5f%n",
                 cosine[1], cosine[2], cosine[3]);
         assertThat(cosine[2]).as("int8 per channel beats int4 g128").isGreaterThan(cosine[3]);
-        assertThat(out.resolve("minilm-rtn-int8-sym-channel.q4j")).isNotEmptyFile();
-        assertThat(out.resolve("minilm-rtn-int4-asym-g128.q4j")).isNotEmptyFile();
+        assertThat(out.resolve("all-minilm-l6-v2-rtn-int8-sym-channel.q4j")).isNotEmptyFile();
+        assertThat(out.resolve("all-minilm-l6-v2-rtn-int4-asym-g128.q4j")).isNotEmptyFile();
         JsonNode json = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         assertThat(json.get("rows")).hasSize(4);
         assertThat(json.get("rows").get(3).get("quantSeconds").asDouble()).isPositive();
@@ -115,7 +116,20 @@ class MiniLmEvalLauncherTest {
         assertThat(one.err()).contains("--sentences must be at least 2");
         Launcher.Result zip = Launcher.run(dir, "1g", "eval", "--model", "net.zip", "--sentences", "10");
         assertThat(zip.code()).isEqualTo(Main.USAGE);
-        assertThat(zip.err()).contains("--sentences is for --model minilm only");
+        assertThat(zip.err()).contains("--sentences is for sentence encoders (--model minilm or FILE.onnx)");
+        Launcher.Result tokenizer = Launcher.run(dir, "1g", "eval", "--model", "net.zip", "--tokenizer", "t.json");
+        assertThat(tokenizer.code()).isEqualTo(Main.USAGE);
+        assertThat(tokenizer.err()).contains("--tokenizer is for sentence encoders", "net.zip");
+        Launcher.Result pooling = Launcher.run(dir, "1g", "eval", "--model", "minilm", "--pooling", "cls");
+        assertThat(pooling.code()).isEqualTo(Main.USAGE);
+        assertThat(pooling.err()).contains("--pooling goes with --model FILE.onnx");
+        Launcher.Result both = Launcher.run(dir, "1g", "eval", "--model", "minilm", "--text", "t.txt", "--sentences", "9");
+        assertThat(both.code()).isEqualTo(Main.USAGE);
+        assertThat(both.err()).contains("with --text FILE every line is one");
+        Launcher.Result noText = Launcher.run(dir, "1g", "eval", "--model", "minilm", "--text",
+                dir.resolve("absent.txt").toString());
+        assertThat(noText.code()).isEqualTo(Main.USAGE);
+        assertThat(noText.err()).contains("--text " + dir.resolve("absent.txt") + ": no such file");
         Launcher.Result noOut = Launcher.run(dir, "1g", "eval", "--model", "minilm", "--table");
         assertThat(noOut.code()).isEqualTo(Main.USAGE);
         assertThat(noOut.err()).contains("--table needs --out DIR");
@@ -123,6 +137,35 @@ class MiniLmEvalLauncherTest {
                 "--out", dir.resolve("x").toString());
         assertThat(method.code()).isEqualTo(Main.USAGE);
         assertThat(method.err()).contains("unknown method 'gptx'");
+    }
+
+    @Test
+    void aUsersOnnxEncoderOnItsOwnTextWithItsPeerAndAModelFile() throws Exception {
+        Path onnx = dir.resolve("my-encoder.onnx");
+        Path tokenizer = dir.resolve("tokenizer.json");
+        Path peer = dir.resolve("my-encoder-int8.onnx");
+        Path text = dir.resolve("eval.txt");
+        Files.write(onnx, MiniLm.readAllBytes(MiniLm.ONNX_RESOURCE));
+        Files.write(tokenizer, MiniLm.readAllBytes(MiniLm.TOKENIZER_RESOURCE));
+        Files.write(peer, MiniLm.readAllBytes(MiniLm.INT8_ONNX_RESOURCE));
+        Files.writeString(text, "The state of the union is strong.\n\nWe will build roads and schools.\n"
+                + "Congress passed the budget after a long debate.\nThe army marched north in the winter.\n");
+        Path file = dir.resolve("rtn-int8.q4j");
+        ModelFileWriter.write(file, rtnInt8PerChannel());
+        Launcher.Result r = Launcher.run(dir, "2g", "eval", "--model", onnx.toString(), "--tokenizer",
+                tokenizer.toString(), "--pooling", "mean", "--text", text.toString(), "--peer", peer.toString(),
+                "--quantized", file.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("my-encoder.onnx on 4 lines of " + text, "fp32 forward vs ONNX Runtime");
+        Matcher m = ROW.matcher(r.out());
+        assertThat(m.find()).as(r.out()).isTrue();
+        assertThat(m.group(1)).isEqualTo("fp32");
+        assertThat(m.find()).as(r.out()).isTrue();
+        assertThat(m.group(1)).isEqualTo("ort-int8");
+        assertThat(Double.parseDouble(m.group(4))).isBetween(0.95, 0.99999);
+        assertThat(m.find()).as(r.out()).isTrue();
+        assertThat(m.group(1)).isEqualTo("rtn");
+        assertThat(Double.parseDouble(m.group(4))).isBetween(0.99, 0.999999);
     }
 
     /** Every target RTN int8 symmetric per output channel, every other parameter fp32. */

@@ -1,13 +1,11 @@
-package org.quant4j.examples.minilm;
+package org.quant4j.eval.encoder;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.nd4j.linalg.api.buffer.DataType;
+import java.util.function.Supplier;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.quant4j.core.ClaqTensor;
 import org.quant4j.core.FloatTensor;
 import org.quant4j.core.QuantSpec;
@@ -18,46 +16,60 @@ import org.quant4j.model.bert.BertQuantizedWeights;
 import org.quant4j.model.bert.EmbeddingFidelity;
 import org.quant4j.model.bert.MiniLm;
 import org.quant4j.model.bert.OnnxQuantizedWeights;
-import org.quant4j.model.bert.OnnxRuntimeEncoder;
-import org.quant4j.model.bert.Padding;
-import org.quant4j.model.bert.WordPieceTokenizer;
+import org.quant4j.model.bert.SentenceEncoder;
 
 /**
- * Measures how faithfully quantized all-MiniLM-L6-v2 models reproduce the fp32 sentence embeddings of a fixed
+ * Measures how faithfully quantized models of a sentence encoder reproduce its fp32 sentence embeddings of a fixed
  * set of evaluation sentences ({@link EmbeddingFidelity}): the fp32 embeddings are computed once, here; each
- * quantized model is loaded from its model file into one scratch encoder ({@link BertQuantizedWeights}, which
- * sets every parameter) and embeds the same sentences. The peer to beat, ONNX Runtime's own dynamic-int8
- * export, runs through {@link OnnxRuntimeEncoder} with the same tokenizer, mean pooling and normalisation.
+ * quantized model is loaded from its model file into one scratch copy of the encoder ({@link BertQuantizedWeights},
+ * which sets every parameter) and embeds the same sentences. A peer, such as ONNX Runtime's own dynamic-int8 export
+ * of all-MiniLM-L6-v2, runs through ONNX Runtime with the same tokenizer, batching and pooling head
+ * ({@link SentenceEncoder#embedWithOnnxRuntime}).
  */
-public final class MiniLmEvaluation {
-    /** The source model's name, as in the model files' metadata. */
-    public static final String MODEL_NAME = "all-MiniLM-L6-v2";
-
-    private final MiniLm fp32;
-    private MiniLm scratch;
+public final class EncoderEvaluation {
+    private final String modelName;
+    private final Supplier<SentenceEncoder> loader;
+    private final SentenceEncoder fp32;
+    private SentenceEncoder scratch;
     private final List<String> sentences;
     private final INDArray fp32Embeddings;
     private final EmbeddingFidelity.Reference reference;
 
-    private MiniLmEvaluation(MiniLm fp32, List<String> sentences, INDArray fp32Embeddings) {
+    private EncoderEvaluation(String modelName, Supplier<SentenceEncoder> loader, SentenceEncoder fp32,
+                              List<String> sentences) {
+        this.modelName = modelName;
+        this.loader = loader;
         this.fp32 = fp32;
         this.sentences = List.copyOf(sentences);
-        this.fp32Embeddings = fp32Embeddings;
+        this.fp32Embeddings = fp32.embed(sentences);
         this.reference = EmbeddingFidelity.reference(fp32Embeddings);
     }
 
-    /** Loads the fp32 model and embeds the sentences with it. */
-    public static MiniLmEvaluation prepare(List<String> sentences) {
-        MiniLm fp32 = MiniLm.load();
-        return new MiniLmEvaluation(fp32, sentences, fp32.embed(sentences));
+    /**
+     * Loads the fp32 model and embeds the sentences with it.
+     *
+     * @param modelName as in the reports (e.g. {@code all-MiniLM-L6-v2})
+     * @param loader    reads the encoder from its files; called again, once, for the scratch copy
+     */
+    public static EncoderEvaluation prepare(String modelName, Supplier<SentenceEncoder> loader, List<String> sentences) {
+        return new EncoderEvaluation(modelName, loader, loader.get(), sentences);
+    }
+
+    /** The built-in all-MiniLM-L6-v2 ({@link MiniLm}). */
+    public static EncoderEvaluation miniLm(List<String> sentences) {
+        return prepare(MiniLm.NAME, () -> MiniLm.load().sentenceEncoder(), sentences);
     }
 
     /** The encoder quantized weights are loaded into (a second copy of the model, read on first use). */
-    private MiniLm scratch() {
+    private SentenceEncoder scratch() {
         if (scratch == null) {
-            scratch = MiniLm.load();
+            scratch = loader.get();
         }
         return scratch;
+    }
+
+    public String modelName() {
+        return modelName;
     }
 
     public List<String> sentences() {
@@ -65,34 +77,28 @@ public final class MiniLmEvaluation {
     }
 
     /** The fp32 model (not modified by this class). */
-    public MiniLm fp32() {
+    public SentenceEncoder fp32() {
         return fp32;
     }
 
     /** The fp32 row: the reference compared with itself (cosine 1, agreement 1 by construction), its .onnx size. */
-    public MiniLmEvalRow fp32Row() {
+    public EncoderEvalRow fp32Row() {
         EmbeddingFidelity.Result r = reference.compare(fp32Embeddings);
-        long bytes = MiniLm.readAllBytes(MiniLm.ONNX_RESOURCE).length;
-        return new MiniLmEvalRow("fp32", "fp32", 32, bytes, r.meanCosine(), r.minCosine(), r.top1Agreement(), Double.NaN,
-                "the reference (" + MiniLm.ONNX_RESOURCE + ")");
+        return new EncoderEvalRow("fp32", "fp32", 32, fp32.onnxFile().length, r.meanCosine(), r.minCosine(),
+                r.top1Agreement(), Double.NaN, "the reference (" + fp32.encoder().source() + ")");
     }
 
     /**
-     * ONNX Runtime's int8 model ({@link MiniLm#INT8_ONNX_RESOURCE}): bits per weight counted from its graph over
-     * its 36 {@code MatMulInteger} weights ({@link OnnxQuantizedWeights}); model bytes are the .onnx size, which
-     * also holds uint8 embedding tables (ours keep them fp32).
+     * An ONNX Runtime int8 export of the same model (e.g. {@link MiniLm#INT8_ONNX_RESOURCE}): bits per weight counted
+     * from its graph over its {@code MatMulInteger} weights ({@link OnnxQuantizedWeights}); model bytes are the
+     * .onnx size, which also holds uint8 embedding tables (ours keep them fp32).
      *
      * @param threads ONNX Runtime intra-op threads
      */
-    public MiniLmEvalRow ortInt8Row(int threads) {
-        byte[] onnx = MiniLm.readAllBytes(MiniLm.INT8_ONNX_RESOURCE);
-        OnnxQuantizedWeights census = OnnxQuantizedWeights.count(onnx, MiniLm.INT8_ONNX_RESOURCE);
-        INDArray embeddings;
-        try (OnnxRuntimeEncoder ort = OnnxRuntimeEncoder.open(onnx, MiniLm.INT8_ONNX_RESOURCE, threads)) {
-            embeddings = embed(ort, fp32.tokenizer(), sentences);
-        }
-        EmbeddingFidelity.Result r = reference.compare(embeddings);
-        return new MiniLmEvalRow("ort-int8", "int8 per column (ORT dynamic)", census.matMulBitsPerWeight(),
+    public EncoderEvalRow ortInt8Row(byte[] onnx, String source, int threads) {
+        OnnxQuantizedWeights census = OnnxQuantizedWeights.count(onnx, source);
+        EmbeddingFidelity.Result r = reference.compare(fp32.embedWithOnnxRuntime(onnx, source, sentences, threads));
+        return new EncoderEvalRow("ort-int8", "int8 per column (ORT dynamic)", census.matMulBitsPerWeight(),
                 census.fileBytes(), r.meanCosine(), r.minCosine(), r.top1Agreement(), Double.NaN,
                 String.format(Locale.ROOT, "%d MatMulInteger weights; embeddings uint8 per tensor (%,d bytes) "
                         + "and activations int8 per tensor at run time", census.matMulWeights(), census.embeddingBytes()));
@@ -104,28 +110,28 @@ public final class MiniLmEvaluation {
      * @param modelBytes   the model file's size
      * @param quantSeconds the quantization's wall time, NaN when unknown
      */
-    public MiniLmEvalRow quantizedRow(QuantizedModel model, long modelBytes, double quantSeconds) {
+    public EncoderEvalRow quantizedRow(QuantizedModel model, long modelBytes, double quantSeconds) {
         BertQuantizedWeights.apply(model, scratch().encoder());
         return loadedRow(scratch(), model, modelBytes, quantSeconds);
     }
 
     /**
-     * The row of {@code loaded}, a model that already carries the weights of {@code stored} (e.g. a fresh model
-     * after {@link BertQuantizedWeights#apply}); {@code stored} gives the method, format and bits per weight.
+     * The row of {@code loaded}, an encoder that already carries the weights of {@code model} (e.g. a fresh copy
+     * after {@link BertQuantizedWeights#apply}); {@code model} gives the method, format and bits per weight.
      */
-    public MiniLmEvalRow loadedRow(MiniLm loaded, QuantizedModel model, long modelBytes, double quantSeconds) {
+    public EncoderEvalRow loadedRow(SentenceEncoder loaded, QuantizedModel model, long modelBytes, double quantSeconds) {
         EmbeddingFidelity.Result r = reference.compare(loaded.embed(sentences));
         String method = model.metadata().getOrDefault("method", "?")
                 + (Boolean.parseBoolean(model.metadata().get("biasCorrection")) ? " + bias correction" : "");
-        return new MiniLmEvalRow(method, describe(model), targetBitsPerWeight(model), modelBytes, r.meanCosine(),
+        return new EncoderEvalRow(method, describe(model), targetBitsPerWeight(model), modelBytes, r.meanCosine(),
                 r.minCosine(), r.top1Agreement(), quantSeconds, model.metadata().getOrDefault("note", ""));
     }
 
     /**
-     * Restores the scratch encoder to the fp32 weights and returns its model, for a quantizer that works in place;
+     * Restores the scratch encoder to the fp32 weights and returns it, for a quantizer that works in place;
      * {@link #quantizedRow} later overwrites every parameter again from the model file.
      */
-    public MiniLm freshFp32Copy() {
+    public SentenceEncoder freshFp32Copy() {
         BertEncoder from = fp32.encoder();
         BertEncoder to = scratch().encoder();
         for (String name : from.parameterNames()) {
@@ -179,35 +185,5 @@ public final class MiniLmEvaluation {
                     100.0 * outliers / elements));
         }
         return String.join(" + ", names);
-    }
-
-    /** ONNX Runtime embeddings of the sentences, batched like {@link MiniLm#embed} (by length, batch-longest padding). */
-    static INDArray embed(OnnxRuntimeEncoder ort, WordPieceTokenizer tokenizer, List<String> sentences) {
-        WordPieceTokenizer batchLongest = tokenizer.withPadding(Padding.batchLongest());
-        int n = sentences.size();
-        int[] lengths = new int[n];
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            lengths[i] = batchLongest.encode(sentences.get(i)).length;
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> lengths[a] != lengths[b] ? Integer.compare(lengths[a], lengths[b])
-                : Integer.compare(a, b));
-        INDArray out = null;
-        for (int from = 0; from < n; from += MiniLm.BATCH_SIZE) {
-            int to = Math.min(n, from + MiniLm.BATCH_SIZE);
-            List<String> chunk = new ArrayList<>(to - from);
-            for (int i = from; i < to; i++) {
-                chunk.add(sentences.get(order[i]));
-            }
-            INDArray embedded = ort.embed(batchLongest.encodeBatch(chunk));
-            if (out == null) {
-                out = Nd4j.create(DataType.FLOAT, n, embedded.size(1));
-            }
-            for (int i = from; i < to; i++) {
-                out.putRow(order[i], embedded.getRow(i - from));
-            }
-        }
-        return out;
     }
 }
