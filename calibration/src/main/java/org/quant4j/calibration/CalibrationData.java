@@ -1,5 +1,7 @@
 package org.quant4j.calibration;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
@@ -59,6 +61,20 @@ public final class CalibrationData implements CalibrationInput {
     long forEachRows(CalibrationRunner runner, WeightTarget target, Consumer<INDArray> sink) {
         return features != null ? runner.forEachRows(target, features, batchSize, sink)
                 : runner.forEachRows(target, iterator, sink);
+    }
+
+    /**
+     * The feature batches of one pass, kept (an iterator's are copied): for a pass that carries them forward layer
+     * by layer.
+     */
+    List<INDArray> featureBatches() {
+        List<INDArray> batches = new ArrayList<>();
+        if (features != null) {
+            CalibrationRunner.eachBatch(features, batchSize, batches::add, CalibrationRunner.BatchListener.NONE, () -> 0);
+        } else {
+            CalibrationRunner.eachBatch(iterator, b -> batches.add(b.dup()), CalibrationRunner.BatchListener.NONE, () -> 0);
+        }
+        return batches;
     }
 
     @Override

@@ -173,7 +173,7 @@ public final class CalibrationRunner {
         }
     }
 
-    private static void eachBatch(DataSetIterator data, Consumer<INDArray> batch, BatchListener listener,
+    static void eachBatch(DataSetIterator data, Consumer<INDArray> batch, BatchListener listener,
                                   LongSupplier rows) {
         if (data.resetSupported()) {
             data.reset();
@@ -185,7 +185,7 @@ public final class CalibrationRunner {
         }
     }
 
-    private static void eachBatch(INDArray features, int batchSize, Consumer<INDArray> batch, BatchListener listener,
+    static void eachBatch(INDArray features, int batchSize, Consumer<INDArray> batch, BatchListener listener,
                                   LongSupplier rows) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
@@ -214,7 +214,24 @@ public final class CalibrationRunner {
 
     /** The target's rows of one batch of network inputs, a convolution's in chunks of at most {@code maxChunkFloats}. */
     private void rows(WeightTarget target, INDArray features, Consumer<INDArray> sink) {
-        INDArray input = layerInput(target, features);
+        rowsOfInput(target, layerInput(target, features), sink);
+    }
+
+    /**
+     * Hands {@code sink} the target's rows for one batch of its layer's input ({@code input}: as the layer sees it,
+     * after its preprocessor), a convolution's patches in chunks of images; for a pass that carries layer inputs
+     * forward itself instead of running the network from its input per target.
+     *
+     * @return the rows handed over
+     */
+    long forEachRowsOfLayerInput(WeightTarget target, INDArray input, Consumer<INDArray> sink) {
+        requireSupported(target);
+        RowCount rows = new RowCount(sink);
+        rowsOfInput(target, input, rows);
+        return rows.count;
+    }
+
+    private void rowsOfInput(WeightTarget target, INDArray input, Consumer<INDArray> sink) {
         if (source.layerConf(target) instanceof RnnOutputLayer rnn) {
             sink.accept(timeStepRows(input, rnn.getRnnDataFormat()));
             return;
@@ -262,7 +279,7 @@ public final class CalibrationRunner {
         }
     }
 
-    private static void requireRows(WeightTarget target, long rows, String why) {
+    static void requireRows(WeightTarget target, long rows, String why) {
         if (rows == 0) {
             throw new InvalidTensorException("layer '" + target.name() + "': the calibration set is empty: " + why
                     + "; give at least one calibration example");

@@ -23,10 +23,13 @@ import org.quant4j.model.TargetGroup;
 import org.quant4j.model.WeightTarget;
 
 /**
- * A DL4J {@link MultiLayerNetwork} or {@link ComputationGraph} as a {@link QuantizableModel}: one block (the network)
- * whose groups are its weights ({@link Dl4jNetwork#targets()}) one by one in execution order. A pass captures each
- * target's inputs by running the network from its input with its current weights ({@link CalibrationRunner}), so
- * "true sequential" calibration sees every earlier target quantized; there are no kept block inputs to advance.
+ * A DL4J {@link MultiLayerNetwork} or {@link ComputationGraph} as a {@link QuantizableModel}; its groups are its
+ * weights ({@link Dl4jNetwork#targets()}) one by one in execution order. A MultiLayerNetwork has a block per weighted
+ * layer, except that a layer whose AWQ scales fold into the previous Dense joins that layer's block (AutoAWQ folds
+ * only within a block, into weights not yet quantized); its pass ({@link MultiLayerPass}) keeps each batch's input of
+ * the current block and runs one block at a time. A ComputationGraph is one block (its vertices form a graph, not a chain): its pass captures each target's
+ * inputs by running the graph from its input with its current weights ({@link CalibrationRunner}). Either way
+ * "true sequential" calibration sees every earlier target quantized.
  * AWQ: one scale group per target, {@code 1/s} folded into the previous Dense where {@link AwqFolds} finds that exact.
  * Calibration data is {@link CalibrationData}.
  *
@@ -41,6 +44,8 @@ public final class Dl4jModel implements QuantizableModel {
     private final String runnerError;
     private final Map<String, WeightTarget> targets = new LinkedHashMap<>();
     private final List<ModelBlock> blocks;
+    /** A MultiLayerNetwork's blocks are its weighted layers: per block, its first layer's index. */
+    private final int[] firstLayer;
 
     private Dl4jModel(Model network, String name, Dl4jNetwork view, AwqFolds folds) {
         this.network = network;
@@ -56,16 +61,41 @@ public final class Dl4jModel implements QuantizableModel {
         }
         this.runner = r;
         this.runnerError = error;
+        boolean layerBlocks = network instanceof MultiLayerNetwork;
+        List<ModelBlock> b = new ArrayList<>();
+        List<Integer> first = new ArrayList<>();
         List<TargetGroup> groups = new ArrayList<>();
+        String blockName = "network";
+        int previousLayer = -1;
+        String lastLayerName = null;
         for (WeightTarget t : view.targets()) {
             targets.put(t.name(), t);
+            if (layerBlocks && !first.isEmpty() && previousLayer != t.layerIndex() && folds.into(t.name()) == null) {
+                b.add(new ModelBlock(blockName(blockName, lastLayerName), groups));
+                groups = new ArrayList<>();
+            }
+            if (groups.isEmpty()) {
+                first.add(t.layerIndex());
+                blockName = layerBlocks ? t.layerName() : "network";
+            }
+            previousLayer = t.layerIndex();
+            lastLayerName = t.layerName();
             INDArray w = view.weight(t);
             long[] shape = w.shape();
             boolean capturable = runner != null && runner.supports(t);
             int width = capturable ? runner.inputWidth(t) : (int) (w.length() / shape[0]);
             groups.add(new TargetGroup(t.name(), List.of(new QuantTarget(t.name(), t.layerType(), shape, width, capturable))));
         }
-        this.blocks = List.of(new ModelBlock("network", groups));
+        if (!groups.isEmpty()) {
+            b.add(new ModelBlock(layerBlocks ? blockName(blockName, lastLayerName) : blockName, groups));
+        }
+        this.blocks = List.copyOf(b);
+        this.firstLayer = first.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** A block's name: its layer's, or {@code first..last} for a run of layers. */
+    private static String blockName(String first, String last) {
+        return first.equals(last) ? first : first + ".." + last;
     }
 
     /** The network itself; quantization changes it. */
@@ -138,6 +168,9 @@ public final class Dl4jModel implements QuantizableModel {
         }
         if (runner == null) {
             throw new QuantizationException(name + ": " + runnerError);
+        }
+        if (network instanceof MultiLayerNetwork net) {
+            return new MultiLayerPass(net, runner, blocks, firstLayer, this::target, d);
         }
         return new CalibrationPass() {
             @Override

@@ -32,7 +32,23 @@ final class MultiLayerInputs implements LayerInputSource {
             List<INDArray> activations = net.feedForwardToLayer(i - 1, features, false);
             x = activations.get(activations.size() - 1);
         }
+        return preprocessed(i, x);
+    }
+
+    /** {@code x} (the output of layer {@code i − 1}, or the network input) through layer {@code i}'s preprocessor. */
+    INDArray preprocessed(int i, INDArray x) {
         InputPreProcessor preProcessor = net.getLayerWiseConfigurations().getInputPreProcess(i);
         return preProcessor == null ? x : preProcessor.preProcess(x, (int) x.size(0), LayerWorkspaceMgr.noWorkspaces());
+    }
+
+    /**
+     * Runs layers {@code from .. to − 1} (each after its preprocessor, inference mode, current weights) on {@code x},
+     * the input of layer {@code from} before its preprocessor; returns the output of layer {@code to − 1}.
+     */
+    INDArray run(int from, int to, INDArray x) {
+        for (int l = from; l < to; l++) {
+            x = net.getLayer(l).activate(preprocessed(l, x), false, LayerWorkspaceMgr.noWorkspaces()).detach();
+        }
+        return x;
     }
 }
