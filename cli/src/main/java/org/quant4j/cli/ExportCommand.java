@@ -8,8 +8,11 @@ import java.util.Locale;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
+import org.quant4j.core.QuantizationException;
 import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.io.AtomicFileWriter;
 import org.quant4j.core.io.ModelFileReader;
+import org.quant4j.core.io.PrintableText;
 import org.quant4j.core.io.gguf.GgmlType;
 import org.quant4j.core.io.gguf.GgufExport;
 
@@ -21,6 +24,8 @@ import org.quant4j.core.io.gguf.GgufExport;
 final class ExportCommand implements Command {
     private static final List<GgmlType> REQUANTIZE = List.of(GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q5_1,
             GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.F16, GgmlType.F32);
+    private static final String TYPES = String.join(", ",
+            REQUANTIZE.stream().map(t -> t.name().toLowerCase(Locale.ROOT)).toList());
 
     @Override
     public String name() {
@@ -66,14 +71,22 @@ final class ExportCommand implements Command {
         }
         Path in = Path.of(cmd.getOptionValue("in"));
         Path target = Path.of(cmd.getOptionValue("out"));
+        AtomicFileWriter.checkTarget(target); // before the work: a bad --out fails as the write would
         QuantizedModel model = ModelFileReader.read(in);
-        List<GgufExport.Entry> entries = GgufExport.write(model, target, options);
+        List<GgufExport.Entry> entries;
+        try {
+            entries = GgufExport.write(model, target, options);
+        } catch (GgufExport.NoExactTypeException e) {
+            throw new QuantizationException(e.problem() + "; re-quantize it with --requantize "
+                    + e.suggestion().name().toLowerCase(Locale.ROOT) + " (or another of " + TYPES + ")");
+        }
         out.printf("%-32s %-8s %-12s %s%n", "tensor", "type", "conversion", "source");
         for (GgufExport.Entry e : entries) {
-            out.printf("%-32s %-8s %-12s %s%n", e.name(), e.type().name().toLowerCase(Locale.ROOT),
-                    e.conversion().name().toLowerCase(Locale.ROOT), e.source());
+            out.printf("%-32s %-8s %-12s %s%n", PrintableText.escape(e.name()), e.type().name().toLowerCase(Locale.ROOT),
+                    e.conversion().name().toLowerCase(Locale.ROOT), PrintableText.escape(e.source()));
         }
-        out.printf("wrote %s (%d bytes, %d tensors)%n", target, Files.size(target), entries.size());
+        out.printf("wrote %s (%d bytes, %d tensors)%n", PrintableText.escape(target.toString()), Files.size(target),
+                entries.size());
         return Main.OK;
     }
 
@@ -83,6 +96,6 @@ final class ExportCommand implements Command {
                 return t;
             }
         }
-        throw new UsageException("--requantize must be one of q8_0, q5_0, q5_1, q4_0, q4_1, f16, f32, got '" + value + "'");
+        throw new UsageException("--requantize must be one of " + TYPES + ", got '" + value + "'");
     }
 }

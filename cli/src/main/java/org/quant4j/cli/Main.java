@@ -2,7 +2,12 @@ package org.quant4j.cli;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,10 +19,12 @@ import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
 import org.quant4j.core.QuantizationException;
+import org.quant4j.core.io.PrintableText;
 
 /**
  * The {@code quant4j} command line. Exit codes: 0 success, 1 failure (bad input data, I/O), 2 usage error.
- * Errors are one line on stderr: {@code quant4j <command>: error: <what is wrong>}.
+ * Errors are one line on stderr: {@code quant4j <command>: error: <what is wrong>}, control characters escaped.
+ * Options are matched by their full names only (no prefixes) and given at most once.
  */
 public final class Main {
     public static final int OK = 0;
@@ -73,26 +80,51 @@ public final class Main {
             return OK;
         }
         try {
-            CommandLine cmd = new DefaultParser().parse(command.options(), rest);
+            CommandLine cmd = DefaultParser.builder().setAllowPartialMatching(false).build().parse(command.options(), rest);
+            refuseRepeatedOptions(cmd);
             return command.run(cmd, out);
         } catch (MissingOptionException e) {
-            err.println("quant4j " + command.name() + ": error: missing required option "
-                    + describe(command.options(), e.getMissingOptions()) + " (see quant4j " + command.name() + " --help)");
-            return USAGE;
+            return error(command, "missing required option " + describe(command.options(), e.getMissingOptions())
+                    + " (see quant4j " + command.name() + " --help)", USAGE);
         } catch (ParseException | UsageException e) {
-            err.println("quant4j " + command.name() + ": error: " + e.getMessage() + " (see quant4j " + command.name()
-                    + " --help)");
-            return USAGE;
+            return error(command, e.getMessage() + " (see quant4j " + command.name() + " --help)", USAGE);
         } catch (QuantizationException e) {
-            err.println("quant4j " + command.name() + ": error: " + e.getMessage());
-            return FAILURE;
-        } catch (java.nio.file.NoSuchFileException e) {
-            err.println("quant4j " + command.name() + ": error: no such file: " + e.getMessage());
-            return FAILURE;
+            return error(command, e.getMessage(), FAILURE);
+        } catch (FileSystemException e) {
+            return error(command, describe(e), FAILURE);
         } catch (Exception e) {
-            err.println("quant4j " + command.name() + ": error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
-            return FAILURE;
+            return error(command, e.getClass().getSimpleName() + ": " + e.getMessage(), FAILURE);
         }
+    }
+
+    /** Prints the one-line error, control characters (from file names or contents) escaped. */
+    private int error(Command command, String message, int code) {
+        err.println(PrintableText.escape("quant4j " + command.name() + ": error: " + message));
+        return code;
+    }
+
+    /** Options are given once: a repeated one is refused rather than one of its values silently winning. */
+    private static void refuseRepeatedOptions(CommandLine cmd) {
+        Map<String, Option> seen = new HashMap<>();
+        for (Option o : cmd.getOptions()) {
+            Option first = seen.putIfAbsent(o.getKey(), o);
+            if (first != null) {
+                String name = o.getLongOpt() != null ? "--" + o.getLongOpt() : "-" + o.getOpt();
+                throw new UsageException(name + " is given twice" + (o.hasArg() ? " ('" + first.getValue() + "' and '"
+                        + o.getValue() + "')" : "") + "; give it once");
+            }
+        }
+    }
+
+    /** The file and what is wrong with it, without the exception class. */
+    private static String describe(FileSystemException e) {
+        String reason = e.getReason() != null ? e.getReason()
+                : e instanceof NoSuchFileException ? "no such file or directory"
+                : e instanceof AccessDeniedException ? "permission denied"
+                : e instanceof NotDirectoryException ? "not a directory"
+                : e.getClass().getSimpleName();
+        return (e.getFile() == null ? "" : e.getFile() + ": ") + reason
+                + (e.getOtherFile() == null ? "" : " (" + e.getOtherFile() + ")");
     }
 
     /** {@code --out} style names of the missing options. */

@@ -12,8 +12,10 @@ import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.QuantizedTensor;
 import org.quant4j.core.Quantizer;
+import org.quant4j.core.io.AtomicFileWriter;
 import org.quant4j.core.io.ModelFileWriter;
 import org.quant4j.core.io.NpyFile;
+import org.quant4j.core.io.PrintableText;
 
 /**
  * {@code quant4j quantize-tensor}: the smallest real job. Quantizes one or more fp32 {@code .npy} arrays
@@ -52,9 +54,7 @@ final class QuantizeTensorCommand implements Command {
         }
         QuantSpec spec = SpecOptions.parse(cmd);
         Path target = Path.of(cmd.getOptionValue("out"));
-        if (Files.isDirectory(target)) {
-            throw new UsageException("--out " + target + " is a directory; give a file name");
-        }
+        AtomicFileWriter.checkTarget(target); // before the work: a bad --out fails as the write would
         QuantizedModel.Builder model = QuantizedModel.builder().sourceModel(String.join(",", cmd.getArgList()))
                 .metadata("command", "quantize-tensor").metadata("spec", spec.toJson());
         Set<String> names = new HashSet<>();
@@ -67,6 +67,7 @@ final class QuantizeTensorCommand implements Command {
             }
             NpyFile.Array a = NpyFile.read(file);
             QuantizedTensor q = Quantizer.quantize(name, a.data(), a.shape(), spec);
+            Quantizer.refuseAllZero(name, a.data(), q);
             float[] back = q.dequantizeToArray();
             double sq = 0;
             double max = 0;
@@ -75,12 +76,12 @@ final class QuantizeTensorCommand implements Command {
                 sq += e * e;
                 max = Math.max(max, e);
             }
-            out.printf("%-24s %-18s %-16s %10.3f %12.4g %12.4g%n", name, Shapes.format(a.shape()), spec.shortName(),
-                    q.bitsPerWeight(), Math.sqrt(sq / back.length), max);
+            out.printf("%-24s %-18s %-16s %10.3f %12.4g %12.4g%n", PrintableText.escape(name), Shapes.format(a.shape()),
+                    spec.shortName(), q.bitsPerWeight(), Math.sqrt(sq / back.length), max);
             model.addQuantized(name, q);
         }
         ModelFileWriter.write(target, model.build());
-        out.printf("wrote %s (%s)%n", target, Shapes.bytes(Files.size(target)));
+        out.printf("wrote %s (%s)%n", PrintableText.escape(target.toString()), Shapes.bytes(Files.size(target)));
         return Main.OK;
     }
 }

@@ -17,6 +17,8 @@ import org.quant4j.core.QuantizationException;
  */
 final class SpecOptions {
     static final String FORMATS = "int (default), ternary, nf4, nf4-dq, fp8-e4m3, fp8-e5m2, mxfp4, nvfp4, fp4";
+    /** The options that build a spec piece by piece, which {@code --spec} replaces. */
+    private static final String[] REFINEMENTS = {"format", "bits", "asym", "group-size", "granularity", "scale-encoding"};
 
     private SpecOptions() {}
 
@@ -37,6 +39,11 @@ final class SpecOptions {
     static QuantSpec parse(CommandLine cmd) {
         try {
             if (cmd.hasOption("spec")) {
+                for (String o : REFINEMENTS) {
+                    if (cmd.hasOption(o)) {
+                        throw new UsageException("give --spec or --" + o + ", not both: --spec is the whole spec");
+                    }
+                }
                 return QuantSpec.fromJson(cmd.getOptionValue("spec"));
             }
             String format = cmd.getOptionValue("format", "int").toLowerCase(Locale.ROOT);

@@ -2,9 +2,6 @@ package org.quant4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -26,14 +23,8 @@ class ExportCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = new Main(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8)).run(args);
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static Launcher.Result run(String... args) {
+        return Launcher.inProcess(args);
     }
 
     private static QuantizedTensor tensor(long seed, int rows, int cols, QuantSpec spec) {
@@ -60,7 +51,7 @@ class ExportCommandTest {
     void exportsExactlyConvertibleTensors() throws Exception {
         Path in = modelFile(false);
         Path out = dir.resolve("m.gguf");
-        Run r = run("export", "--in", in.toString(), "--out", out.toString());
+        Launcher.Result r = run("export", "--in", in.toString(), "--out", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("fc1.weight", "q8_0", "fc2.weight", "q4_0", "exact", "fc1.bias", "f32", "wrote");
         QuantizedModel model = org.quant4j.core.io.ModelFileReader.read(in);
@@ -75,12 +66,12 @@ class ExportCommandTest {
     void refusesInexactTensorsUnlessRequantizeIsGiven() throws Exception {
         Path in = modelFile(true);
         Path out = dir.resolve("r.gguf");
-        Run refused = run("export", "--in", in.toString(), "--out", out.toString());
+        Launcher.Result refused = run("export", "--in", in.toString(), "--out", out.toString());
         assertThat(refused.code()).isEqualTo(Main.FAILURE);
         assertThat(refused.err()).contains("tensor 'fc3.weight'", "int3-sym-g32", "requantize");
         assertThat(out).doesNotExist();
 
-        Run ok = run("export", "--in", in.toString(), "--out", out.toString(), "--requantize", "q8_0", "--arch",
+        Launcher.Result ok = run("export", "--in", in.toString(), "--out", out.toString(), "--requantize", "q8_0", "--arch",
                 "mlp");
         assertThat(ok.code()).as(ok.err()).isZero();
         assertThat(ok.out()).containsPattern("fc3\\.weight\\s+q8_0\\s+requantized");
@@ -91,10 +82,10 @@ class ExportCommandTest {
     @Test
     void usageErrors() throws Exception {
         Path in = modelFile(false);
-        Run bad = run("export", "--in", in.toString(), "--out", dir.resolve("x.gguf").toString(), "--requantize", "q4_k");
+        Launcher.Result bad = run("export", "--in", in.toString(), "--out", dir.resolve("x.gguf").toString(), "--requantize", "q4_k");
         assertThat(bad.code()).isEqualTo(Main.USAGE);
         assertThat(bad.err()).contains("--requantize must be one of");
-        Run missing = run("export", "--in", in.toString());
+        Launcher.Result missing = run("export", "--in", in.toString());
         assertThat(missing.code()).isEqualTo(Main.USAGE);
         assertThat(missing.err()).contains("--out");
         assertThat(Files.exists(dir.resolve("x.gguf"))).isFalse();

@@ -104,9 +104,16 @@ public final class QuantSpec implements java.io.Serializable {
         try {
             return JSON.readValue(json, QuantSpec.class);
         } catch (JsonProcessingException e) {
-            Throwable root = e.getCause() instanceof QuantizationException q ? q : e;
-            throw new InvalidSpecException("cannot read quantization spec JSON: " + root.getMessage());
+            String problem = e.getCause() instanceof QuantizationException q ? q.getMessage() : oneLine(e);
+            throw new InvalidSpecException("cannot read quantization spec JSON: " + problem);
         }
+    }
+
+    /** Jackson's message without its second {@code at [Source: ...]} line: the problem, then line and column. */
+    private static String oneLine(JsonProcessingException e) {
+        com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+        return e.getOriginalMessage().replace('\n', ' ')
+                + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")");
     }
 
     public String toJson() {

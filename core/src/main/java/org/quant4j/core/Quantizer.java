@@ -1,6 +1,7 @@
 package org.quant4j.core;
 
 import java.util.Arrays;
+import java.util.Locale;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.core.formats.Fp4Codec;
@@ -46,7 +47,8 @@ public final class Quantizer {
      * @param name names the tensor in error messages
      * @throws InvalidTensorException for NaN/Inf values, an empty tensor, a shape that does not match
      *                                the data, a group size that does not divide the row width, or
-     *                                values the spec's scale encoding cannot reach
+     *                                values the spec's scale encoding cannot reach (see also
+     *                                {@link #refuseAllZero} for values too small for it)
      */
     public static QuantizedTensor quantize(String name, float[] data, long[] shape, QuantSpec spec) {
         validate(name, data, shape, spec);
@@ -55,6 +57,68 @@ public final class Quantizer {
         } catch (InvalidTensorException e) {
             throw new InvalidTensorException("tensor '" + name + "' (" + spec + "), " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Refuses a quantization that lost a nonzero tensor entirely: every value of {@code q} is 0 although
+     * {@code data} (what was quantized) is not, because its values are too small for the spec's scales (e.g.
+     * |w| ~ 1e-8 with FP16 scales). The message names the tensor and the scale encoding that keeps them (FP32, when
+     * it does). Costs one pass over {@code data}; dequantizes only when the scales say every value may be 0.
+     *
+     * @throws InvalidTensorException naming the tensor and what to do
+     */
+    public static void refuseAllZero(String name, float[] data, QuantizedTensor q) {
+        float amax = absMax(data);
+        if (amax > 0 && allZero(q, amax)) {
+            QuantSpec spec = q.spec();
+            throw new InvalidTensorException("tensor '" + name + "' (" + spec + "): every value quantizes to 0 (the"
+                    + " largest |w| is " + String.format(Locale.ROOT, "%.3g", amax) + "); "
+                    + keepingAdvice(data, q.shape(), spec));
+        }
+    }
+
+    /**
+     * Whether a tensor of largest magnitude {@code amax > 0} dequantizes to zeros only. An element maps to 0 only
+     * when it is within half a step of 0 in every format ({@code |x / (scale · global)| <= 1/2}), so unless a scale is
+     * 0 or {@code amax} is at most half the largest step, some element is not 0 and nothing is dequantized.
+     */
+    private static boolean allZero(QuantizedTensor q, float amax) {
+        double largestStep = 0;
+        double smallestStep = Double.POSITIVE_INFINITY;
+        for (float s : q.scales().values()) {
+            double step = Math.abs((double) s * q.globalScale());
+            largestStep = Math.max(largestStep, step);
+            smallestStep = Math.min(smallestStep, step);
+        }
+        if (amax > 0.5 * largestStep && smallestStep > 0) {
+            return false;
+        }
+        for (float v : q.dequantizeToArray()) {
+            if (v != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Which scale encoding keeps a tensor that quantizes to zeros: FP32, when it does. */
+    private static String keepingAdvice(float[] data, long[] shape, QuantSpec spec) {
+        if (spec.scaleEncoding() != NumberEncoding.FP32) {
+            QuantSpec fp32 = spec.toBuilder().scaleEncoding(NumberEncoding.FP32).build();
+            QuantizedTensor q = codec(fp32.format()).quantize(data, shape, fp32);
+            if (!allZero(q, absMax(data))) {
+                return spec.scaleEncoding() + " scales cannot be that small: store the scales as FP32, which keeps them";
+            }
+        }
+        return "no " + spec.format() + " scale is that small, whatever its encoding: scale the tensor up first";
+    }
+
+    private static float absMax(float[] data) {
+        float m = 0;
+        for (float v : data) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
     }
 
     /** The checks {@link #quantize} makes, for callers that quantize block by block themselves. */

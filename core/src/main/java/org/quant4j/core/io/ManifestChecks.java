@@ -91,13 +91,13 @@ final class ManifestChecks {
         long codeBytes = BitPacker.packedLength(spec.format(), spec.bits(), n);
         checkLength(name, "codes", q.codes(), codeBytes, what + " needs " + codeBytes + " bytes");
         long blocks = blockCount(q);
-        checkArray(name, "scales", q.scales(), spec.scaleEncoding(), blocks, what);
+        checkArray(name, "scales", q.scales(), spec.scaleEncoding(), spec.bits(), blocks, what);
         if (spec.symmetric() != (q.zeros() == null)) {
             throw problem(name, spec.symmetric() ? "a symmetric spec (" + spec + ") has no zero points, but some are stored"
                     : "an asymmetric spec (" + spec + ") needs zero points, but none are stored");
         }
         if (q.zeros() != null) {
-            checkArray(name, "zeros", q.zeros(), spec.zeroEncoding(), blocks, what);
+            checkArray(name, "zeros", q.zeros(), spec.zeroEncoding(), spec.bits(), blocks, what);
         }
         if (q.groupIndex() != null) {
             checkGroupIndex(q, cols, what);
@@ -212,12 +212,13 @@ final class ManifestChecks {
     }
 
     private static void checkArray(String tensor, String role, Manifest.ArrayPart array, NumberEncoding expected,
-                                   long count, String what) {
+                                   int specBits, long count, String what) {
         if (array.encoding() != expected) {
             throw problem(tensor, role + " are stored as " + array.encoding() + " but the spec says " + expected);
         }
-        if (array.encoding() == NumberEncoding.UINT ? array.bits() < 1 || array.bits() > 8 : array.bits() < 0) {
-            throw problem(tensor, role + " have an invalid bit width " + array.bits() + " for " + array.encoding());
+        if (array.encoding() == NumberEncoding.UINT ? array.bits() != specBits : array.bits() < 0) {
+            throw problem(tensor, role + " have an invalid bit width " + array.bits() + " for " + array.encoding()
+                    + (array.encoding() == NumberEncoding.UINT ? " (the spec's grid has " + specBits + " bits)" : ""));
         }
         if (count > Integer.MAX_VALUE) {
             throw problem(tensor, what + " has " + count + " blocks, more than an array holds");

@@ -31,7 +31,9 @@ import org.quant4j.core.QuantizedTensor;
  * CRC, format name and version and consistency, every blob's length and CRC32 (a damaged blob is reported by
  * tensor name), then the whole-file checksum, which also covers the archive fields {@code java.util.zip}
  * ignores. Any single damaged byte, any truncation and any trailing data are {@link CorruptFileException}s whose
- * message names the file, the tensor concerned and what is wrong.
+ * message names the file, the tensor concerned and what is wrong. As checksums can be recomputed by anyone, every
+ * stored value is also checked against its spec ({@link StoredValues}): a resealed file with NaN, zero or negative
+ * scales, zero points outside the grid or codes outside the codebook is refused, naming the tensor and the part.
  */
 public final class ModelFileReader {
     private ModelFileReader() {}
@@ -41,6 +43,7 @@ public final class ModelFileReader {
      * @throws IOException          when it cannot be read (missing, unreadable)
      */
     public static QuantizedModel read(Path file) throws IOException {
+        InputFiles.requireNotDirectory(file, "a quant4j model file");
         FileErrors errors = new FileErrors(file);
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
@@ -136,8 +139,10 @@ public final class ModelFileReader {
             EncodedArray zeros = q.zeros() == null ? null
                     : array(q.name(), "zeros", q.zeros(), scales.count());
             int[] groupIndex = q.groupIndex() == null ? null : ints(blob(q.name(), "group index", q.groupIndex()));
-            try { // checks the group index: one entry per column, each in range, every group exactly g columns
-                return new QuantizedTensor(q.spec(), q.shape(), codes, scales, zeros, q.globalScale(), groupIndex);
+            try { // checks the group index (one entry per column, each in range, every group exactly g columns), then the values
+                QuantizedTensor t = new QuantizedTensor(q.spec(), q.shape(), codes, scales, zeros, q.globalScale(), groupIndex);
+                StoredValues.check(t);
+                return t;
             } catch (QuantizationException e) {
                 throw errors.corruptTensor(q.name(), e.getMessage());
             }
@@ -180,7 +185,9 @@ public final class ModelFileReader {
                 values = array(c.name(), "outlier values", c.outlierValues(), c.outliers());
             }
             try {
-                return new ClaqTensor(c.shape(), widths, codebooks, codes, columnStart, outlierRows, values);
+                ClaqTensor t = new ClaqTensor(c.shape(), widths, codebooks, codes, columnStart, outlierRows, values);
+                StoredValues.check(t);
+                return t;
             } catch (QuantizationException e) {
                 throw errors.corruptTensor(c.name(), e.getMessage());
             }

@@ -27,8 +27,9 @@ public final class ModelFileWriter {
 
     /**
      * @throws InvalidTensorException when a tensor cannot be stored consistently (its scales or zero points are not
-     *                                encoded as its spec says, its global scale is not finite, its group size does
-     *                                not divide its rows); nothing is written then
+     *                                encoded as its spec says, its group size does not divide its rows, a stored
+     *                                value breaks its spec's rules as {@link StoredValues} checks them); nothing is
+     *                                written then
      * @throws IOException            when the file cannot be written; nothing is left behind then
      */
     public static void write(Path file, QuantizedModel model) throws IOException {
@@ -77,11 +78,22 @@ public final class ModelFileWriter {
         } catch (InvalidTensorException e) {
             throw new InvalidTensorException("cannot write " + file + ": " + e.getMessage());
         }
+        model.quantizedTensors().forEach((name, t) -> checkValues(file, name, () -> StoredValues.check(t)));
+        model.claqTensors().forEach((name, t) -> checkValues(file, name, () -> StoredValues.check(t)));
         byte[] json = ManifestJson.write(manifest);
         List<SealedZipWriter.Entry> entries = new ArrayList<>(blobs.size() + 1);
         entries.add(new SealedZipWriter.Entry(ModelFileFormat.MANIFEST_ENTRY, json, crc32(json)));
         entries.addAll(blobs);
         return entries;
+    }
+
+    /** Runs a {@link StoredValues} check, naming the file and tensor when it fails (the reader would refuse them). */
+    private static void checkValues(Path file, String tensor, Runnable check) {
+        try {
+            check.run();
+        } catch (InvalidTensorException e) {
+            throw new InvalidTensorException("cannot write " + file + ": tensor '" + tensor + "': " + e.getMessage(), e);
+        }
     }
 
     /** A CLAQ tensor's blobs; the outlier parts only when it has outliers (as {@code storageBytes} counts them). */

@@ -25,6 +25,7 @@ import org.quant4j.core.QuantizationException;
 public final class NpyFile {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
+    private static final Pattern STRUCTURED = Pattern.compile("'descr'\\s*:\\s*\\[");
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
@@ -38,6 +39,7 @@ public final class NpyFile {
     private NpyFile() {}
 
     public static Array read(Path file) throws IOException {
+        InputFiles.requireNotDirectory(file, "a .npy file");
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
@@ -47,7 +49,16 @@ public final class NpyFile {
         return parse(file.toString(), bytes);
     }
 
+    /** Parses a whole file; problems name it, with the header's control characters escaped. */
     static Array parse(String name, byte[] bytes) {
+        try {
+            return parseUnescaped(name, bytes);
+        } catch (QuantizationException e) {
+            throw new QuantizationException(PrintableText.escape(e.getMessage()), e);
+        }
+    }
+
+    private static Array parseUnescaped(String name, byte[] bytes) {
         if (bytes.length < 10 || !Arrays.equals(Arrays.copyOf(bytes, 6), MAGIC)) {
             throw new QuantizationException(name + ": not a .npy file (missing the \\x93NUMPY magic)");
         }
@@ -72,6 +83,10 @@ public final class NpyFile {
         }
         String header = new String(bytes, headerStart, headerLen,
                 major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+        if (STRUCTURED.matcher(header).find()) {
+            throw new QuantizationException(name + ": a structured dtype (a record of named fields) is not supported;"
+                    + " save one plain float array per tensor (e.g. np.save(f, arr['field'].astype(np.float32)))");
+        }
         String descr = field(name, header, DESCR, "descr");
         boolean fortran = field(name, header, FORTRAN, "fortran_order").equals("True");
         long[] shape = parseShape(name, field(name, header, SHAPE, "shape"));
@@ -89,12 +104,9 @@ public final class NpyFile {
             default -> throw new QuantizationException(name + ": dtype '" + descr
                     + "' is not supported; save the array as float16/32/64 (e.g. arr.astype(np.float32))");
         };
-        long n = 1;
-        for (long d : shape) {
-            n = Math.multiplyExact(n, d);
-        }
+        long n = elementCount(name, shape);
         int dataStart = headerStart + headerLen;
-        long need = n * width;
+        long need = n * width; // elementCount keeps n·8 below Long.MAX_VALUE
         if (bytes.length - dataStart != need) {
             throw new QuantizationException(name + ": shape " + Arrays.toString(shape) + " of " + descr + " needs " + need
                     + " data bytes, the file has " + (bytes.length - dataStart)
@@ -115,6 +127,19 @@ public final class NpyFile {
             }
         }
         return new Array(shape, fortran ? toRowMajor(data, shape) : data);
+    }
+
+    /** Elements of a shape; one whose product is beyond any file's size is refused without overflowing. */
+    private static long elementCount(String name, long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n = d == 0 || n == 0 ? 0 : n > Long.MAX_VALUE / 8 / d ? -1 : n * d;
+            if (n < 0) {
+                throw new QuantizationException(name + ": .npy shape " + Arrays.toString(shape)
+                        + " has more elements than any file can hold (corrupt header)");
+            }
+        }
+        return n;
     }
 
     private static String field(String name, String header, Pattern p, String key) {

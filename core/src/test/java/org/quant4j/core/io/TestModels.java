@@ -12,6 +12,7 @@ import org.quant4j.core.NumberEncodings;
 import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.QuantizedTensor;
+import org.quant4j.core.formats.MiniFloat;
 
 /**
  * Quantized tensors built directly from random codes and scales (independent of the format codecs): the file
@@ -107,7 +108,7 @@ final class TestModels {
                 codes, start, outlierRows, EncodedArray.encode(NumberEncoding.FP16, 16, values));
     }
 
-    /** Random codes and scales for {@code spec}; asymmetric INT gets UINT zero points. */
+    /** Random valid codes and scales for {@code spec}; asymmetric INT gets UINT zero points. */
     static QuantizedTensor tensor(Random r, QuantSpec spec, float globalScale, long... shape) {
         int n = 1;
         for (long d : shape) n *= (int) d;
@@ -116,7 +117,12 @@ final class TestModels {
         int blocks = (int) spec.granularity().blockCount(rows, cols);
         byte[] codes = new byte[n];
         int levels = spec.format() == Format.TERNARY ? 3 : 1 << spec.bits();
-        for (int i = 0; i < n; i++) codes[i] = (byte) r.nextInt(levels);
+        MiniFloat fp8 = spec.format() == Format.FP8_E4M3 ? MiniFloat.E4M3 : spec.format() == Format.FP8_E5M2 ? MiniFloat.E5M2 : null;
+        for (int i = 0; i < n; i++) {
+            do {
+                codes[i] = (byte) r.nextInt(levels);
+            } while (fp8 != null && !Float.isFinite(fp8.decode(codes[i] & 0xFF))); // the reader refuses NaN/Inf codes
+        }
         byte[] packed = spec.format() == Format.TERNARY ? BitPacker.packTernary(codes, n) : BitPacker.pack(codes, n, spec.bits());
         EncodedArray scales = EncodedArray.encode(spec.scaleEncoding(), 0, randomValues(r, spec.scaleEncoding(), blocks));
         EncodedArray zeros = null;
@@ -129,10 +135,13 @@ final class TestModels {
         return new QuantizedTensor(spec, shape, packed, scales, zeros, globalScale);
     }
 
-    /** Positive values already representable in {@code encoding}. */
+    /** Positive values already representable in {@code encoding} (1 where one would round to 0, as E4M3 can). */
     static float[] randomValues(Random r, NumberEncoding encoding, int count) {
         float[] v = new float[count];
-        for (int i = 0; i < count; i++) v[i] = NumberEncodings.round(encoding, (float) Math.exp(r.nextGaussian() * 3));
+        for (int i = 0; i < count; i++) {
+            v[i] = NumberEncodings.round(encoding, (float) Math.exp(r.nextGaussian() * 3));
+            v[i] = v[i] > 0 ? v[i] : 1f;
+        }
         return v;
     }
 

@@ -12,6 +12,7 @@ import java.util.Objects;
 import java.util.Set;
 import org.quant4j.core.ClaqTensor;
 import org.quant4j.core.FloatTensor;
+import org.quant4j.core.Format;
 import org.quant4j.core.InvalidSpecException;
 import org.quant4j.core.InvalidTensorException;
 import org.quant4j.core.QuantizedModel;
@@ -118,7 +119,9 @@ public final class GgufExport {
             if (exact.type() != null) {
                 add(entries, writer, name, dims, exact.type(), exact.data(), Conversion.EXACT, t.spec().toJson());
             } else {
-                GgmlType type = requantizeType(options, name, t.spec().shortName(), t.shape(), exact.reason());
+                GgmlType type = requantizeType(options, name, t.spec().shortName(), t.shape(), exact.reason(),
+                        nearest(t.spec().format() == Format.INT ? t.spec().bits() : t.spec().storageBitsPerCode(),
+                                t.spec().symmetric(), dims));
                 add(entries, writer, name, dims, type, quantize(type, t.dequantizeToArray(), name, dims),
                         Conversion.REQUANTIZED, t.spec().toJson());
             }
@@ -128,7 +131,7 @@ public final class GgufExport {
             ClaqTensor t = e.getValue();
             long[] dims = ggmlDims(name, t.shape());
             GgmlType type = requantizeType(options, name, "claq", t.shape(),
-                    "CLAQ's per-column codebooks have no ggml block type");
+                    "CLAQ's per-column codebooks have no ggml block type", nearest(t.averageCodeBits(), true, dims));
             add(entries, writer, name, dims, type, quantize(type, t.dequantizeToArray(), name, dims),
                     Conversion.REQUANTIZED, "claq");
         }
@@ -193,13 +196,49 @@ public final class GgufExport {
         entries.add(new Entry(name, type, conversion, source));
     }
 
-    private static GgmlType requantizeType(Options options, String name, String spec, long[] shape, String reason) {
+    private static GgmlType requantizeType(Options options, String name, String spec, long[] shape, String reason,
+                                           GgmlType suggestion) {
         if (options.requantize == null) {
-            throw new InvalidSpecException("tensor '" + name + "' (" + spec + ", shape " + Arrays.toString(shape)
-                    + ") has no exact GGUF type: " + reason + ". Re-quantize it explicitly with"
-                    + " GgufExport.Options.requantize(GgmlType.Q8_0 | Q5_0 | Q5_1 | Q4_0 | Q4_1 | F16 | F32)");
+            throw new NoExactTypeException("tensor '" + name + "' (" + spec + ", shape " + Arrays.toString(shape)
+                    + ") has no exact GGUF type: " + reason, suggestion);
         }
         return options.requantize;
+    }
+
+    /**
+     * The ggml type to suggest for re-quantizing codes of {@code bits} bits: the block type with at least as many
+     * bits (Q4_x, Q5_x, Q8_0; _1 when asymmetric), or F16 when the innermost dimension is no multiple of 32.
+     */
+    private static GgmlType nearest(double bits, boolean symmetric, long[] ne) {
+        if (ne[0] % GgmlType.Q8_0.blockSize() != 0) {
+            return GgmlType.F16;
+        }
+        if (bits <= 4) {
+            return symmetric ? GgmlType.Q4_0 : GgmlType.Q4_1;
+        }
+        return bits <= 5 ? (symmetric ? GgmlType.Q5_0 : GgmlType.Q5_1) : GgmlType.Q8_0;
+    }
+
+    /**
+     * A tensor refused because it has no exact GGUF type and no re-quantization was asked for. {@link #problem()}
+     * says why, {@link #suggestion()} is the nearest type to ask for; the message gives the Java call.
+     */
+    public static final class NoExactTypeException extends InvalidSpecException {
+        private final String problem;
+        private final GgmlType suggestion;
+
+        NoExactTypeException(String problem, GgmlType suggestion) {
+            super(problem + ". Re-quantize it explicitly with GgufExport.Options.requantize(GgmlType." + suggestion
+                    + ") (or Q8_0, Q5_0, Q5_1, Q4_0, Q4_1, F16, F32)");
+            this.problem = problem;
+            this.suggestion = suggestion;
+        }
+
+        /** The tensor, its spec and shape, and why no ggml type holds it exactly. */
+        public String problem() { return problem; }
+
+        /** The nearest type to re-quantize into. */
+        public GgmlType suggestion() { return suggestion; }
     }
 
     private static byte[] quantize(GgmlType type, float[] values, String name, long[] ne) {

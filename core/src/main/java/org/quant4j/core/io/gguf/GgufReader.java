@@ -12,18 +12,26 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.quant4j.core.io.CorruptFileException;
+import org.quant4j.core.io.InputFiles;
+import org.quant4j.core.io.PrintableText;
 
 /**
  * Parses the header, metadata and tensor infos of a GGUF file (ggml's {@code docs/gguf.md}, versions 2
  * and 3, which share one layout; little endian only) and checks them, so that every inconsistency is a
  * {@link CorruptFileException} naming the file and what is wrong: bad magic, unsupported version,
  * truncation, unknown metadata or ggml type ids, a bad {@code general.alignment}, duplicate keys or
- * names, misaligned or out-of-range (or overlapping) tensor data.
+ * names, misaligned or out-of-range (or overlapping) tensor data. Every count and length is bounded by the bytes
+ * that remain before anything is allocated for it, arrays nest at most {@link #MAX_ARRAY_DEPTH} deep, and names
+ * and keys in messages have their control characters escaped ({@link PrintableText}).
  */
 public final class GgufReader {
+    /** Arrays of arrays nest at most this deep; deeper nesting is refused as corrupt or hostile. */
+    public static final int MAX_ARRAY_DEPTH = 8;
+
     private GgufReader() {}
 
     public static GgufFile read(Path path) throws IOException {
+        InputFiles.requireNotDirectory(path, "a GGUF file");
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             return new Parser(new LeInput(ch, path.toString()), path).parse();
         }
@@ -39,7 +47,7 @@ public final class GgufReader {
         }
 
         private CorruptFileException corrupt(String message) {
-            return new CorruptFileException(path + ": " + message);
+            return new CorruptFileException(PrintableText.escape(path + ": " + message));
         }
 
         GgufFile parse() throws IOException {
@@ -73,7 +81,7 @@ public final class GgufReader {
                 long at = in.position();
                 String key = in.string("key of metadata entry " + i);
                 GgufValueType type = valueType(in.u32("value type of '" + key + "'"), key, at);
-                GgufValue value = readValue(type, key);
+                GgufValue value = readValue(type, key, 0);
                 if (metadata.put(key, value) != null) {
                     throw corrupt("metadata key '" + key + "' appears twice");
                 }
@@ -99,9 +107,13 @@ public final class GgufReader {
             return type;
         }
 
-        private GgufValue readValue(GgufValueType type, String key) throws IOException {
+        private GgufValue readValue(GgufValueType type, String key, int depth) throws IOException {
             if (type == GgufValueType.ARRAY) {
                 long at = in.position();
+                if (depth == MAX_ARRAY_DEPTH) {
+                    throw corrupt("array '" + key + "' at byte " + at + " nests arrays more than " + MAX_ARRAY_DEPTH
+                            + " deep (corrupt or hostile metadata)");
+                }
                 GgufValueType element = valueType(in.u32("array type of '" + key + "'"), key, at);
                 long count = in.u64("array length of '" + key + "'");
                 long min = element.size() == 0 ? (element == GgufValueType.ARRAY ? 12 : 8) : element.size();
@@ -112,8 +124,8 @@ public final class GgufReader {
                 }
                 List<Object> values = new ArrayList<>((int) Math.min(count, 1 << 16));
                 for (long i = 0; i < count; i++) {
-                    values.add(element == GgufValueType.ARRAY ? readValue(element, key + "[" + i + "]")
-                            : readValue(element, key).value());
+                    values.add(element == GgufValueType.ARRAY ? readValue(element, key + "[" + i + "]", depth + 1)
+                            : readValue(element, key, depth + 1).value());
                 }
                 return GgufValue.array(element, values);
             }

@@ -8,6 +8,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import org.quant4j.core.io.CorruptFileException;
+import org.quant4j.core.io.PrintableText;
 
 /** Buffered little-endian reads from a file channel that name the file and the field on truncation. */
 final class LeInput {
@@ -36,7 +37,7 @@ final class LeInput {
         }
         long pos = position();
         if (size - pos < n) {
-            throw new CorruptFileException(file + ": truncated GGUF file: " + what + " at byte " + pos + " needs "
+            throw corrupt(": truncated GGUF file: " + what + " at byte " + pos + " needs "
                     + n + " bytes, the file has " + size);
         }
         if (n > buf.capacity()) {
@@ -46,10 +47,19 @@ final class LeInput {
         bufStart = pos;
         while (buf.position() < n) {
             if (channel.read(buf, bufStart + buf.position()) < 0) {
-                throw new CorruptFileException(file + ": truncated GGUF file: " + what + " at byte " + pos);
+                throw corrupt(": truncated GGUF file: " + what + " at byte " + pos);
             }
         }
         buf.flip();
+    }
+
+    /** A problem at a field of this file; the field's name may hold a key from the file, so it is escaped. */
+    private CorruptFileException corrupt(String problem) {
+        return corrupt(problem, null);
+    }
+
+    private CorruptFileException corrupt(String problem, Throwable cause) {
+        return new CorruptFileException(PrintableText.escape(file + problem), cause);
     }
 
     int u8(String what) throws IOException {
@@ -84,18 +94,18 @@ final class LeInput {
         long start = position();
         long length = u64(what + " (length)");
         if (length < 0 || length > remaining()) {
-            throw new CorruptFileException(file + ": truncated or corrupt GGUF file: " + what + " at byte " + start
+            throw corrupt(": truncated or corrupt GGUF file: " + what + " at byte " + start
                     + " claims " + Long.toUnsignedString(length) + " bytes, only " + remaining() + " remain");
         }
         if (length > Integer.MAX_VALUE - 8) {
-            throw new CorruptFileException(file + ": " + what + " at byte " + start + " is too long (" + length + " bytes)");
+            throw corrupt(": " + what + " at byte " + start + " is too long (" + length + " bytes)");
         }
         byte[] b = bytes((int) length, what);
         try {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
         } catch (CharacterCodingException e) {
-            throw new CorruptFileException(file + ": " + what + " at byte " + start + " is not valid UTF-8", e);
+            throw corrupt(": " + what + " at byte " + start + " is not valid UTF-8", e);
         }
     }
 }
