@@ -85,7 +85,7 @@ class HostileCommandLineTest {
         Path tiny = dir.resolve("tiny.npy");
         NpyFile.write(tiny, new long[] {8, 64}, gaussian(512, 5e-9));
         failsWith(run("quantize-tensor", "-o", dir.resolve("t.q4j").toString(), tiny.toString()), 1,
-                "tensor 'tiny'", "every value quantizes to 0", "store the scales as FP32");
+                "tensor 'tiny'", "every value quantizes to 0", "store the scales as FP32 (--scale-encoding fp32)");
         assertThat(run("quantize-tensor", "--scale-encoding", "FP32", "-o", dir.resolve("t.q4j").toString(),
                 tiny.toString()).code()).isZero();
     }

@@ -107,7 +107,8 @@ public final class Quantizer {
             QuantSpec fp32 = spec.toBuilder().scaleEncoding(NumberEncoding.FP32).build();
             QuantizedTensor q = codec(fp32.format()).quantize(data, shape, fp32);
             if (!allZero(q, absMax(data))) {
-                return spec.scaleEncoding() + " scales cannot be that small: store the scales as FP32, which keeps them";
+                return spec.scaleEncoding() + " scales cannot be that small: store the scales as FP32 (--scale-encoding fp32), "
+                        + "which keeps them";
             }
         }
         return "no " + spec.format() + " scale is that small, whatever its encoding: scale the tensor up first";

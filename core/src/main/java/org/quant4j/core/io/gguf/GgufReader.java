@@ -27,6 +27,12 @@ import org.quant4j.core.io.PrintableText;
 public final class GgufReader {
     /** Arrays of arrays nest at most this deep; deeper nesting is refused as corrupt or hostile. */
     public static final int MAX_ARRAY_DEPTH = 8;
+    /**
+     * Metadata values (array elements included) in one file at most: 16,777,216, some 30 times the largest real
+     * tokenizer's (a 152k-token vocabulary with its merges and scores); beyond it a file is refused before its boxed
+     * values could take many times its own size in memory.
+     */
+    public static final long MAX_METADATA_VALUES = 1L << 24;
 
     private GgufReader() {}
 
@@ -107,6 +113,9 @@ public final class GgufReader {
             return type;
         }
 
+        /** Array elements read so far, against {@link #MAX_METADATA_VALUES}. */
+        private long metadataValues;
+
         private GgufValue readValue(GgufValueType type, String key, int depth) throws IOException {
             if (type == GgufValueType.ARRAY) {
                 long at = in.position();
@@ -121,6 +130,11 @@ public final class GgufReader {
                     throw corrupt("array '" + key + "' at byte " + at + " claims " + Long.toUnsignedString(count)
                             + " elements of " + element + ", more than the " + in.remaining()
                             + " remaining bytes hold (truncated or corrupt)");
+                }
+                metadataValues += count;
+                if (metadataValues > MAX_METADATA_VALUES) {
+                    throw corrupt("array '" + key + "' at byte " + at + " brings the metadata to more than "
+                            + MAX_METADATA_VALUES + " values (corrupt or hostile metadata)");
                 }
                 List<Object> values = new ArrayList<>((int) Math.min(count, 1 << 16));
                 for (long i = 0; i < count; i++) {

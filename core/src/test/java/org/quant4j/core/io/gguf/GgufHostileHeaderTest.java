@@ -92,6 +92,17 @@ class GgufHostileHeaderTest {
     }
 
     @Test
+    void moreMetadataValuesThanAnyRealFileHoldsAreRefusedBeforeTheyFillTheHeap() throws IOException {
+        long half = GgufReader.MAX_METADATA_VALUES / 2 + 1; // each array alone is allowed, both together are not
+        Header h = new Header(0, 2);
+        for (String key : new String[] {"bytes1", "bytes2"}) {
+            h.string(key).u32(ARRAY).u32(GgufValueType.UINT8.id()).u64(half);
+            h.bytes.writeBytes(new byte[(int) half]);
+        }
+        refused(h.write(dir), "array 'bytes2'", "more than " + GgufReader.MAX_METADATA_VALUES + " values");
+    }
+
+    @Test
     void namesAndKeysWithTerminalEscapesAreEscapedInMessages() throws IOException {
         Path file = new Header(0, 1).string("\u001b[2J\u001b[Hkey\r").u32(99).write(dir);
         assertThatThrownBy(() -> GgufReader.read(file)).isInstanceOf(CorruptFileException.class)
