@@ -49,10 +49,13 @@ final class StoredValues {
 
     /** Where dequantization applies the global scale (NF4, FP8, FP4); INT and ternary ignore it. */
     private static void checkGlobalScale(QuantSpec spec, float global) {
-        boolean applied = spec.format() != Format.INT && spec.format() != Format.TERNARY;
-        if (applied && (!(global > 0) || !Float.isFinite(global))) {
+        if (appliesGlobalScale(spec) && (!(global > 0) || !Float.isFinite(global))) {
             throw problem("global scale", "is " + global + ", expected a finite value > 0");
         }
+    }
+
+    private static boolean appliesGlobalScale(QuantSpec spec) {
+        return spec.format() != Format.INT && spec.format() != Format.TERNARY;
     }
 
     private static void checkScales(QuantSpec spec, float[] scales, float global) {
@@ -71,7 +74,7 @@ final class StoredValues {
                         + (zeroAllowed ? ">= 0" : "> 0"));
             }
             boolean huge = spec.format() == Format.INT ? (double) s * maxCode > INT_SPAN_LIMIT
-                    : !Float.isFinite(elementMax * s * global);
+                    : !Float.isFinite(elementMax * s * (appliesGlobalScale(spec) ? global : 1f));
             if (huge) {
                 throw problem("scales", which + ": too large, " + spec.shortName()
                         + " values would leave the float range");
