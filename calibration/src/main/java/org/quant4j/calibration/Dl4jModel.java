@@ -163,8 +163,7 @@ public final class Dl4jModel implements QuantizableModel {
     @Override
     public CalibrationPass open(CalibrationInput data) {
         if (!(data instanceof CalibrationData d)) {
-            throw new QuantizationException(name + " calibrates on " + calibrationKind() + ", got "
-                    + data.getClass().getSimpleName() + " (" + data.description() + ")");
+            throw QuantizableModel.wrongCalibration(this, data);
         }
         if (runner == null) {
             throw new QuantizationException(name + ": " + runnerError);

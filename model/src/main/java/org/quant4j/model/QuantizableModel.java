@@ -65,4 +65,10 @@ public interface QuantizableModel {
      * @return per target name of the block, what to quantize and store
      */
     Map<String, ScaledTarget> applyScales(int block, Map<String, float[]> scales);
+
+    /** The error for calibration data of another kind than {@link #calibrationKind()}, naming both. */
+    static org.quant4j.core.QuantizationException wrongCalibration(QuantizableModel model, CalibrationInput data) {
+        return new org.quant4j.core.QuantizationException(model.name() + " calibrates on " + model.calibrationKind()
+                + ", got " + data.getClass().getSimpleName() + " (" + data.description() + ")");
+    }
 }

@@ -117,8 +117,7 @@ public final class QuantizableBert implements QuantizableModel {
     @Override
     public CalibrationPass open(CalibrationInput data) {
         if (!(data instanceof TextCalibration text)) {
-            throw new QuantizationException(name + " calibrates on " + calibrationKind() + ", got "
-                    + data.getClass().getSimpleName() + " (" + data.description() + ")");
+            throw QuantizableModel.wrongCalibration(this, data);
         }
         return new BertCalibrationPass(this, tokenizer, text);
     }

@@ -180,11 +180,39 @@ public final class LlamaDecoder {
         }
 
         private INDArray block(int l, INDArray x) {
-            String b = "blk." + l + ".";
-            INDArray h = rmsNorm(x, params.get(b + "attn_norm.weight"));
-            INDArray q = rope.apply(linear(h, b + "attn_q"), config.heads(), position);
-            INDArray k = rope.apply(linear(h, b + "attn_k"), config.kvHeads(), position);
-            INDArray v = linear(h, b + "attn_v");
+            return runBlock(l, x, position, keys, values, null, null);
+        }
+    }
+
+    /** The points inside a block where a quantization target reads its input. */
+    enum Stage {
+        /** RMSNorm(x): the input of Q, K and V. */
+        ATTENTION_INPUT,
+        /** The attention mix of the values: the input of the attention output projection. */
+        ATTENTION_MIX,
+        /** RMSNorm(x + attention): the input of the gate and up projections. */
+        FFN_INPUT,
+        /** silu(gate) ⊙ up: the input of the down projection. */
+        FFN_ACT
+    }
+
+    /**
+     * Runs block {@code l} on {@code x} (rows at positions {@code position…}), attending over the cached keys and
+     * values plus the new ones (appended to {@code keys} / {@code values} when they are not null; without a cache the
+     * rows attend over themselves), handing each stage's input rows to {@code tap} (null: none) and stopping after
+     * {@code stopAfter} (null: the whole block). Returns the block's output, or null when stopped early.
+     */
+    INDArray runBlock(int l, INDArray x, int position, List<INDArray> keys, List<INDArray> values, Stage stopAfter,
+                      java.util.function.BiConsumer<Stage, INDArray> tap) {
+        String b = "blk." + l + ".";
+        INDArray h = rmsNorm(x, params.get(b + "attn_norm.weight"));
+        if (emit(tap, Stage.ATTENTION_INPUT, h, stopAfter)) {
+            return null;
+        }
+        INDArray q = rope.apply(linear(h, b + "attn_q"), config.heads(), position);
+        INDArray k = rope.apply(linear(h, b + "attn_k"), config.kvHeads(), position);
+        INDArray v = linear(h, b + "attn_v");
+        if (keys != null) {
             if (keys.size() == l) {
                 keys.add(k);
                 values.add(v);
@@ -192,43 +220,64 @@ public final class LlamaDecoder {
                 keys.set(l, Nd4j.concat(0, keys.get(l), k));
                 values.set(l, Nd4j.concat(0, values.get(l), v));
             }
-            x = x.add(attention(q, keys.get(l), values.get(l)).mmul(params.get(b + "attn_output.weight").transpose()));
-            INDArray f = rmsNorm(x, params.get(b + "ffn_norm.weight"));
-            INDArray gate = Transforms.sigmoid(linear(f, b + "ffn_gate"), true).muli(linear(f, b + "ffn_gate"));
-            INDArray act = gate.muli(linear(f, b + "ffn_up"));
-            return x.addi(act.mmul(params.get(b + "ffn_down.weight").transpose()));
+            k = keys.get(l);
+            v = values.get(l);
         }
+        INDArray mix = attention(q, k, v, position);
+        if (emit(tap, Stage.ATTENTION_MIX, mix, stopAfter)) {
+            return null;
+        }
+        x = x.add(mix.mmul(params.get(b + "attn_output.weight").transpose()));
+        INDArray f = rmsNorm(x, params.get(b + "ffn_norm.weight"));
+        if (emit(tap, Stage.FFN_INPUT, f, stopAfter)) {
+            return null;
+        }
+        INDArray gate = linear(f, b + "ffn_gate");
+        INDArray act = Transforms.sigmoid(gate, true).muli(gate).muli(linear(f, b + "ffn_up"));
+        if (emit(tap, Stage.FFN_ACT, act, stopAfter)) {
+            return null;
+        }
+        return x.addi(act.mmul(params.get(b + "ffn_down.weight").transpose()));
+    }
 
-        /** Causal grouped-query attention of the new queries over every cached position. */
-        private INDArray attention(INDArray q, INDArray k, INDArray v) {
-            int t = (int) q.rows();
-            int p = (int) k.rows();
-            int d = config.headDim();
-            INDArray mask = causalMask(t, p);
-            INDArray out = Nd4j.create(DataType.FLOAT, t, config.hidden());
-            double scale = 1.0 / Math.sqrt(d);
-            for (int head = 0; head < config.heads(); head++) {
-                int g = head / config.groupSize();
-                INDArray qh = q.get(NDArrayIndex.all(), NDArrayIndex.interval(head * d, (head + 1) * d));
-                INDArray kh = k.get(NDArrayIndex.all(), NDArrayIndex.interval(g * d, (g + 1) * d));
-                INDArray vh = v.get(NDArrayIndex.all(), NDArrayIndex.interval(g * d, (g + 1) * d));
-                INDArray scores = qh.mmul(kh.transpose()).muli(scale).addi(mask);
-                INDArray weights = softmaxRows(scores);
-                out.get(NDArrayIndex.all(), NDArrayIndex.interval(head * d, (head + 1) * d)).assign(weights.mmul(vh));
-            }
-            return out;
+    /** Hands {@code rows} to the tap; true when the block stops here. */
+    private static boolean emit(java.util.function.BiConsumer<Stage, INDArray> tap, Stage stage, INDArray rows,
+                                Stage stopAfter) {
+        if (tap != null) {
+            tap.accept(stage, rows);
         }
+        return stage == stopAfter;
+    }
 
-        /** 0 where query row i (at position {@code position + i}) may see key j, −∞ after it. */
-        private INDArray causalMask(int t, int p) {
-            float[] m = new float[t * p];
-            for (int i = 0; i < t; i++) {
-                for (int j = position + i + 1; j < p; j++) {
-                    m[i * p + j] = Float.NEGATIVE_INFINITY;
-                }
-            }
-            return Nd4j.create(m, new long[]{t, p}, 'c');
+    /** Causal grouped-query attention of the new queries over every cached position. */
+    private INDArray attention(INDArray q, INDArray k, INDArray v, int position) {
+        int t = (int) q.rows();
+        int p = (int) k.rows();
+        int d = config.headDim();
+        INDArray mask = causalMask(t, p, position);
+        INDArray out = Nd4j.create(DataType.FLOAT, t, config.hidden());
+        double scale = 1.0 / Math.sqrt(d);
+        for (int head = 0; head < config.heads(); head++) {
+            int g = head / config.groupSize();
+            INDArray qh = q.get(NDArrayIndex.all(), NDArrayIndex.interval(head * d, (head + 1) * d));
+            INDArray kh = k.get(NDArrayIndex.all(), NDArrayIndex.interval(g * d, (g + 1) * d));
+            INDArray vh = v.get(NDArrayIndex.all(), NDArrayIndex.interval(g * d, (g + 1) * d));
+            INDArray scores = qh.mmul(kh.transpose()).muli(scale).addi(mask);
+            INDArray weights = softmaxRows(scores);
+            out.get(NDArrayIndex.all(), NDArrayIndex.interval(head * d, (head + 1) * d)).assign(weights.mmul(vh));
         }
+        return out;
+    }
+
+    /** 0 where query row i (at position {@code position + i}) may see key j, −∞ after it. */
+    private static INDArray causalMask(int t, int p, int position) {
+        float[] m = new float[t * p];
+        for (int i = 0; i < t; i++) {
+            for (int j = position + i + 1; j < p; j++) {
+                m[i * p + j] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        return Nd4j.create(m, new long[]{t, p}, 'c');
     }
 
     private INDArray linear(INDArray x, String name) {
