@@ -38,12 +38,7 @@ files() {
 
 # Succeeds when directory $1 holds exactly the expected files.
 verify() {
-  local dir="$1"
-  [[ -d "$dir" ]] || return 1
-  local count
-  count=$(find "$dir" -maxdepth 1 -name 'ggml-vocab-*' | wc -l)
-  [[ "$count" == "$(files | wc -l)" ]] || return 1
-  [[ "$(cd "$dir" && LC_ALL=C sha256sum -- ggml-vocab-* | sha256sum | cut -d' ' -f1)" == "$DIGEST" ]]
+  dir_has_digest "$1" 'ggml-vocab-*' "$(files | wc -l)" "$DIGEST"
 }
 
 if verify "$CACHE_DIR" && [[ -f "$CACHE_DIR/SHA256SUMS" ]]; then

@@ -16,7 +16,7 @@ final class Gpt2Splitter implements WordSplitter {
         int pos = from;
         while (pos < to) {
             int cp = cps[pos];
-            int contraction = contractionLength(s, pos);
+            int contraction = s.contraction(pos, false);
             if (contraction > 0) {
                 pos = s.emit(pos + contraction);
                 continue;
@@ -40,18 +40,5 @@ final class Gpt2Splitter implements WordSplitter {
             }
             pos = s.whitespace(pos, false);
         }
-    }
-
-    /** 's 't 'm 'd (2) or 're 've 'll (3) at {@code pos}, lower case only; else 0. */
-    private static int contractionLength(Scan s, int pos) {
-        if (s.cp(pos) != '\'' || !s.inRange(pos + 1)) {
-            return 0;
-        }
-        int a = s.cp(pos + 1);
-        if (a == 's' || a == 't' || a == 'm' || a == 'd') {
-            return 2;
-        }
-        int b = s.cp(pos + 2);
-        return (a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l') ? 3 : 0;
     }
 }

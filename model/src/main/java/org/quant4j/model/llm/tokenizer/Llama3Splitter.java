@@ -27,7 +27,7 @@ final class Llama3Splitter implements WordSplitter {
         int pos = from;
         while (pos < to) {
             int cp = cps[pos];
-            int contraction = contractionLength(s, pos);
+            int contraction = s.contraction(pos, true);
             if (contraction > 0) {
                 pos = s.emit(pos + contraction);
                 continue;
@@ -63,18 +63,5 @@ final class Llama3Splitter implements WordSplitter {
 
     private static boolean isLetterAt(Scan s, int pos) {
         return s.inRange(pos) && CodepointFlags.isLetter(s.cp(pos));
-    }
-
-    /** 's 't 'm 'd (2) or 're 've 'll (3) at {@code pos}, in any case; else 0. */
-    private static int contractionLength(Scan s, int pos) {
-        if (s.cp(pos) != '\'' || !s.inRange(pos + 1)) {
-            return 0;
-        }
-        int a = Character.toLowerCase(s.cp(pos + 1));
-        if (a == 's' || a == 't' || a == 'm' || a == 'd') {
-            return 2;
-        }
-        int b = s.inRange(pos + 2) ? Character.toLowerCase(s.cp(pos + 2)) : Scan.OUT;
-        return (a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l') ? 3 : 0;
     }
 }

@@ -51,6 +51,22 @@ final class Scan {
         return pos;
     }
 
+    /**
+     * The length of the contraction {@code 's 't 'm 'd} (2) or {@code 're 've 'll} (3) at {@code pos}, in lower case
+     * only (GPT-2) or in any case (Llama 3, Qwen2); 0 when there is none.
+     */
+    int contraction(int pos, boolean anyCase) {
+        if (cp(pos) != '\'' || !inRange(pos + 1)) {
+            return 0;
+        }
+        int a = anyCase ? Character.toLowerCase(cp(pos + 1)) : cp(pos + 1);
+        if (a == 's' || a == 't' || a == 'm' || a == 'd') {
+            return 2;
+        }
+        int b = !inRange(pos + 2) ? OUT : anyCase ? Character.toLowerCase(cp(pos + 2)) : cp(pos + 2);
+        return (a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l') ? 3 : 0;
+    }
+
     /** {@code [^\s\p{L}\p{N}]}: any code point that is not whitespace, letter or number. */
     static boolean isOther(int cp) {
         return !CodepointFlags.isWhitespace(cp) && !CodepointFlags.isLetter(cp) && !CodepointFlags.isNumber(cp);

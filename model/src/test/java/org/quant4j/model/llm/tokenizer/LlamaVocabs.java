@@ -5,12 +5,12 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.quant4j.model.data.CacheDirectory;
 import org.quant4j.model.data.MissingDataException;
 
 /**
@@ -36,14 +36,7 @@ final class LlamaVocabs {
     private LlamaVocabs() {}
 
     static Path directory() {
-        String dir = System.getProperty(DIR_PROPERTY);
-        if (dir == null || dir.isBlank()) {
-            dir = System.getenv(DIR_ENV);
-        }
-        if (dir == null || dir.isBlank()) {
-            return Paths.get(System.getProperty("user.home"), ".cache", "quant4j", "llama-vocab");
-        }
-        return Paths.get(dir);
+        return CacheDirectory.resolve(DIR_PROPERTY, DIR_ENV, "llama-vocab");
     }
 
     static Path gguf(String vocab) {
