@@ -22,12 +22,7 @@ DIGEST=cf32cb56b601c78f37143200e54a4fe924fba73cddbaaee529ffc0a0684fa7e8
 
 # Succeeds when directory $1 holds exactly the expected texts.
 verify() {
-  local dir="$1"
-  [[ -d "$dir" ]] || return 1
-  local count
-  count=$(find "$dir" -maxdepth 1 -name '*.txt' | wc -l)
-  [[ "$count" == "$FILES" ]] || return 1
-  [[ "$(cd "$dir" && LC_ALL=C sha256sum -- *.txt | sha256sum | cut -d' ' -f1)" == "$DIGEST" ]]
+  dir_has_digest "$1" '*.txt' "$FILES" "$DIGEST"
 }
 
 if verify "$CACHE_DIR" && [[ -f "$CACHE_DIR/SHA256SUMS" ]]; then

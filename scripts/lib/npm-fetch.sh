@@ -19,3 +19,13 @@ replace_cache() {
   rm -rf "$2"
   mv "$1" "$2"
 }
+
+# dir_has_digest DIR GLOB COUNT DIGEST: succeeds when DIR holds exactly COUNT files matching GLOB and the output of
+# `sha256sum GLOB` there (C locale order) has the SHA-256 DIGEST.
+dir_has_digest() {
+  local dir="$1" glob="$2" count="$3" digest="$4"
+  [[ -d "$dir" ]] || return 1
+  [[ "$(find "$dir" -maxdepth 1 -name "$glob" | wc -l)" == "$count" ]] || return 1
+  # shellcheck disable=SC2086 # GLOB is meant to expand
+  [[ "$(cd "$dir" && export LC_ALL=C && sha256sum -- $glob | sha256sum | cut -d' ' -f1)" == "$digest" ]]
+}

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -52,14 +51,7 @@ public final class MnistDigits {
 
     /** {@code -Dquant4j.mnist.dir}, else {@code $QUANT4J_MNIST_DIR}, else {@code ~/.cache/quant4j/mnist}. */
     public static Path defaultDirectory() {
-        String dir = System.getProperty(DIR_PROPERTY);
-        if (dir == null || dir.isBlank()) {
-            dir = System.getenv(DIR_ENV);
-        }
-        if (dir == null || dir.isBlank()) {
-            return Paths.get(System.getProperty("user.home"), ".cache", "quant4j", "mnist");
-        }
-        return Paths.get(dir);
+        return CacheDirectory.resolve(DIR_PROPERTY, DIR_ENV, "mnist");
     }
 
     /** The digits of {@link #defaultDirectory()}. */

@@ -7,7 +7,6 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -68,14 +67,7 @@ public final class SotuCorpus {
 
     /** {@code -Dquant4j.sotu.dir}, else {@code $QUANT4J_SOTU_DIR}, else {@code ~/.cache/quant4j/sotu}. */
     public static Path defaultDirectory() {
-        String dir = System.getProperty(DIR_PROPERTY);
-        if (dir == null || dir.isBlank()) {
-            dir = System.getenv(DIR_ENV);
-        }
-        if (dir == null || dir.isBlank()) {
-            return Paths.get(System.getProperty("user.home"), ".cache", "quant4j", "sotu");
-        }
-        return Paths.get(dir);
+        return CacheDirectory.resolve(DIR_PROPERTY, DIR_ENV, "sotu");
     }
 
     /** The corpus of {@link #defaultDirectory()}. */
