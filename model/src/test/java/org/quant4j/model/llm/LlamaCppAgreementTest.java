@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.quant4j.model.llm.tokenizer.LlamaTokenizer;
 
 /**
  * Our decoder against llama.cpp itself (b4916 through {@code de.kherud:llama:4.1.0}) on the same F32 GGUF file, for a
@@ -50,8 +51,15 @@ class LlamaCppAgreementTest {
                     .setRepeatPenalty(1f).setFrequencyPenalty(0f).setPresencePenalty(0f).setIgnoreEos(true).setSeed(1));
         }
         assertThat(SyntheticDecoders.decode(prompt)).as("llama.cpp's tokens of the prompt").isEqualTo(" " + PROMPT);
+        LlamaTokenizer tokenizer = LlamaTokenizer.read(file);
+        assertThat(tokenizer.encode(PROMPT, true, false)).as("our tokenizer on the file's vocabulary").containsExactly(prompt);
 
-        String ourText = SyntheticDecoders.decode(ours.greedy(prompt, TOKENS));
+        int[] generated = ours.greedy(prompt, TOKENS);
+        String ourText = SyntheticDecoders.decode(generated);
+        int[] all = java.util.stream.IntStream.concat(java.util.Arrays.stream(prompt), java.util.Arrays.stream(generated))
+                .toArray();
+        assertThat(tokenizer.decode(all, false, false)).as("our detokenizer (control tokens not rendered)")
+                .isEqualTo(PROMPT + ourText);
         System.out.printf("%s: llama.cpp and quant4j, %d greedy tokens: %s%n", shape.architecture(), TOKENS,
                 ourText.length() > 120 ? ourText.substring(0, 120) + "..." : ourText);
         assertThat(ourText).as("greedy text").isEqualTo(theirText);
