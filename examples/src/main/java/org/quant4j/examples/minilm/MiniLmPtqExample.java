@@ -70,7 +70,7 @@ public final class MiniLmPtqExample {
 
         QuantizedModel reread = ModelFileReader.read(file);
         MiniLm reloaded = MiniLm.load();
-        BertQuantizedWeights.Applied applied = BertQuantizedWeights.apply(reread, reloaded.encoder());
+        org.quant4j.model.ModelWeights.Applied applied = BertQuantizedWeights.apply(reread, reloaded.encoder());
         out.printf(Locale.ROOT, "reloaded into a fresh model: %d quantized targets, %d fp32 parameters%n",
                 applied.quantizedTargets(), applied.floatParameters());
 

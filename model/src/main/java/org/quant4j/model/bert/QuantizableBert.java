@@ -39,7 +39,9 @@ public final class QuantizableBert implements QuantizableModel {
         this.name = name;
         this.encoder = encoder;
         this.tokenizer = tokenizer;
-        encoder.checkTokenizer(tokenizer);
+        if (tokenizer != null) {
+            encoder.checkTokenizer(tokenizer);
+        }
         List<ModelBlock> list = new ArrayList<>();
         for (int layer = 0; layer < encoder.layerCount(); layer++) {
             final int l = layer;
@@ -57,6 +59,11 @@ public final class QuantizableBert implements QuantizableModel {
     /** The encoder of {@code model}, quantized in place. */
     public static QuantizableBert of(String name, BertEncoder encoder, WordPieceTokenizer tokenizer) {
         return new QuantizableBert(name, encoder, tokenizer);
+    }
+
+    /** The encoder's weights only (named by its source), for loading a model file; it cannot calibrate. */
+    static QuantizableBert weightsOf(BertEncoder encoder) {
+        return new QuantizableBert(encoder.source(), encoder, null);
     }
 
     /** all-MiniLM-L6-v2, quantized in place. */
@@ -116,7 +123,7 @@ public final class QuantizableBert implements QuantizableModel {
 
     @Override
     public CalibrationPass open(CalibrationInput data) {
-        if (!(data instanceof TextCalibration text)) {
+        if (!(data instanceof TextCalibration text) || tokenizer == null) {
             throw QuantizableModel.wrongCalibration(this, data);
         }
         return new BertCalibrationPass(this, tokenizer, text);

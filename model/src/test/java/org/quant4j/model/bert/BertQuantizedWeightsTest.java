@@ -70,7 +70,7 @@ class BertQuantizedWeightsTest {
     @Test
     void targetsGetTheDequantizedWeightsAndTheInputScaleIsDividedOut() {
         BertEncoder fresh = MiniLm.load().encoder();
-        BertQuantizedWeights.Applied applied = BertQuantizedWeights.apply(rtn, fresh);
+        org.quant4j.model.ModelWeights.Applied applied = BertQuantizedWeights.apply(rtn, fresh);
         assertThat(applied.quantizedTargets()).isEqualTo(36);
         assertThat(applied.claqTargets()).isZero();
         assertThat(applied.inputScales()).isEqualTo(1);
@@ -102,7 +102,7 @@ class BertQuantizedWeightsTest {
         // a CLAQ tensor in place of one target is dequantized likewise
         ClaqTensor claq = twoBitColumns(fp32.encoder().weight(CLAQ_TARGET));
         QuantizedModel withClaq = copy(CLAQ_TARGET, null, null, null).addClaq(CLAQ_TARGET, claq).build();
-        BertQuantizedWeights.Applied appliedClaq = BertQuantizedWeights.apply(withClaq, fresh);
+        org.quant4j.model.ModelWeights.Applied appliedClaq = BertQuantizedWeights.apply(withClaq, fresh);
         assertThat(appliedClaq.claqTargets()).isEqualTo(1);
         assertThat(appliedClaq.quantizedTargets()).isEqualTo(35);
         assertThat(firstDifference(fresh.weight(CLAQ_TARGET).data().asFloat(), claq.dequantizeToArray())).isEqualTo(-1);

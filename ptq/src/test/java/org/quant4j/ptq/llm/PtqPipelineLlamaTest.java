@@ -8,7 +8,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.io.IOException;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.quant4j.core.io.ModelFileReader;
+import org.quant4j.model.ModelWeights;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -30,8 +35,9 @@ import org.quant4j.ptq.pipeline.PtqResult;
  * declaration. A seeded random decoder at real shapes (hidden 256, 4 heads, FFN 512, 2 blocks; with grouped-query
  * attention and without), random token sequences for calibration and evaluation; the fidelity measure is the mean KL
  * divergence of the quantized model's next-token distributions from fp32's on held-out sequences. Checks: AWQ's scale
- * application leaves the float decoder's function unchanged; every solver runs; at 4-bit g128 GPTQ is closer to fp32
- * than round-to-nearest.
+ * application leaves the float decoder's function unchanged; every solver runs and its model file reloads
+ * ({@link ModelWeights}) into a fresh decoder that computes what the quantized one does; at 4-bit g128 GPTQ is closer
+ * to fp32 than round-to-nearest.
  */
 class PtqPipelineLlamaTest {
     private static final QuantSpec INT4_G128 = QuantSpec.builder().bits(4).groupSize(128).asymmetric().build();
@@ -111,7 +117,7 @@ class PtqPipelineLlamaTest {
     }
 
     @Test
-    void everySolverRunsAndGptqIsCloserToFp32ThanRoundToNearest() {
+    void everySolverRunsReloadsFromItsFileAndGptqIsCloserToFp32ThanRoundToNearest(@TempDir Path dir) throws IOException {
         List<int[]> calibration = sequences(24, 64, 1); // 1,536 rows: three times the widest input (512)
         List<int[]> heldOut = sequences(4, 48, 2);
         List<INDArray> fp32 = new ArrayList<>();
@@ -126,6 +132,12 @@ class PtqPipelineLlamaTest {
                     .quantize(QuantizableLlama.of("random", d));
             assertThat(result.report().layers()).hasSize(14);
             kl.put(method, meanKl(fp32, d, heldOut));
+            Path file = dir.resolve(method + ".q4j");
+            result.writeModel(file);
+            LlamaDecoder fresh = decoder(2, 5);
+            ModelWeights.apply(ModelFileReader.read(file), QuantizableLlama.of("random", fresh));
+            assertThat(Transforms.abs(fresh.logits(heldOut.get(0)).sub(d.logits(heldOut.get(0)))).maxNumber().doubleValue())
+                    .as(method + ": the file reloads to the decoder the runner left").isLessThan(1e-3);
             System.out.printf("%-5s int4 g128 (claq: 4 bits): %.3f bits/weight, mean KL to fp32 %.5f%n", method,
                     result.report().bitsPerWeight(), kl.get(method));
         }
