@@ -33,8 +33,9 @@ final class EvalCommand implements Command {
     public Options options() {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("model").hasArg().argName("FILE").required()
-                .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph), minilm (all-MiniLM-L6-v2) or a "
-                        + "BERT-family sentence encoder FILE.onnx with --tokenizer").build());
+                .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph), minilm (all-MiniLM-L6-v2), a "
+                        + "BERT-family sentence encoder FILE.onnx with --tokenizer, or a Llama-family decoder FILE.gguf "
+                        + "(perplexity on --text)").build());
         o.addOption(Option.builder().longOpt("quantized").hasArg().argName("FILE.q4j")
                 .desc("quant4j model file whose weights replace the model's (as written by quant4j ptq)").build());
         o.addOption(Option.builder().longOpt("data").hasArg().argName("DATA")
@@ -44,6 +45,8 @@ final class EvalCommand implements Command {
                 .desc("encoders: evaluation text, one sentence per line (default: held-out SOTU sentences)").build());
         o.addOption(Option.builder().longOpt("sentences").hasArg().argName("N")
                 .desc("encoders: evaluation sentences from the SOTU corpus (default 1000)").build());
+        o.addOption(Option.builder().longOpt("ctx").hasArg().argName("N")
+                .desc("decoders (FILE.gguf): perplexity chunk length (default 128), as llama-perplexity's -c").build());
         o.addOption(Option.builder().longOpt("peer").hasArg().argName("FILE.onnx")
                 .desc("with --model FILE.onnx: an ONNX Runtime int8 export of the same model, shown as a row").build());
         o.addOption(Option.builder().longOpt("threads").hasArg().argName("T")
@@ -77,7 +80,13 @@ final class EvalCommand implements Command {
         if (EncoderModelOptions.wanted(cmd)) {
             return EncoderEval.run(cmd, out);
         }
+        if (DecoderModelOptions.wanted(cmd)) {
+            return DecoderEval.run(cmd, out);
+        }
         EncoderModelOptions.refuseForDl4j(cmd);
+        if (cmd.hasOption("ctx")) {
+            throw new UsageException("--ctx is for decoders (--model FILE.gguf)");
+        }
         for (String encoderOnly : new String[]{"sentences", "peer", "threads", "out", "table", "methods", "bits",
             "claq-bits", "calib", "calib-samples", "bias-correction"}) {
             if (cmd.hasOption(encoderOnly)) {

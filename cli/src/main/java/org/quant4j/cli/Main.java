@@ -39,7 +39,7 @@ public final class Main {
         this.out = out;
         this.err = err;
         for (Command c : List.of(new DemoCommand(), new TrainCommand(), new QatCommand(), new PtqCommand(),
-                new EvalCommand(), new QuantizeTensorCommand(), new InspectCommand(), new ExportCommand())) {
+                new EvalCommand(), new GenerateCommand(), new QuantizeTensorCommand(), new InspectCommand(), new ExportCommand())) {
             commands.put(c.name(), c);
         }
     }

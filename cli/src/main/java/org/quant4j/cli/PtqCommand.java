@@ -54,8 +54,9 @@ final class PtqCommand implements Command {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("model").hasArg().argName("FILE").required()
                 .desc("DL4J model zip (MultiLayerNetwork or ComputationGraph, ModelSerializer format), or 'minilm' for "
-                        + "all-MiniLM-L6-v2, or a BERT-family sentence encoder FILE.onnx with --tokenizer (calibrated on "
-                        + "State of the Union text, or --calib FILE with one sentence per line)").build());
+                        + "all-MiniLM-L6-v2, or a BERT-family sentence encoder FILE.onnx with --tokenizer, or a Llama-family "
+                        + "decoder FILE.gguf (encoders and decoders calibrate on State of the Union text, or --calib FILE "
+                        + "with one sentence or passage per line)").build());
         o.addOption(Option.builder("o").longOpt("out").hasArg().argName("FILE").required()
                 .desc("quant4j model file to write (written only if every layer succeeds)").build());
         o.addOption(Option.builder().longOpt("method").hasArg().argName("rtn|gptq|hqq|awq|claq")
@@ -110,6 +111,9 @@ final class PtqCommand implements Command {
     public int run(CommandLine cmd, PrintStream out) throws Exception {
         if (EncoderModelOptions.wanted(cmd)) {
             return EncoderPtq.run(cmd, out);
+        }
+        if (DecoderModelOptions.wanted(cmd)) {
+            return DecoderPtq.run(cmd, out);
         }
         EncoderModelOptions.refuseForDl4j(cmd);
         Path modelFile = Path.of(cmd.getOptionValue("model"));

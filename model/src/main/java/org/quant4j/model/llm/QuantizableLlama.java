@@ -16,6 +16,8 @@ import org.quant4j.model.QuantizableModel;
 import org.quant4j.model.ScaleGroup;
 import org.quant4j.model.ScaledTarget;
 import org.quant4j.model.TargetGroup;
+import org.quant4j.model.TextCalibration;
+import org.quant4j.model.llm.tokenizer.LlamaTokenizer;
 
 /**
  * A Llama-family decoder as a {@link QuantizableModel}, declared as GPTQModel's {@code LlamaGPTQ} and AutoAWQ's
@@ -24,7 +26,7 @@ import org.quant4j.model.TargetGroup;
  * and RMSNorm → gate, up ({@code 1/s} folded into the norm weight: {@code scale_ln_fcs}), v → o when V and O have the
  * same width (no grouped-query attention; {@code scale_fc_fc}), up → down ({@code 1/s} folded into up's rows); where
  * no fold is exact (o under GQA) {@code s} is stored as {@code <target>/input_scale}. Calibration data is
- * {@link TokenCalibration}. Targets are named {@code blk.N.attn_q} etc. (the GGUF tensor without {@code .weight}).
+ * {@link TokenCalibration}, or {@link TextCalibration} with the model's tokenizer. Targets are named {@code blk.N.attn_q} etc. (the GGUF tensor without {@code .weight}).
  * Quantization changes the wrapped decoder in place.
  */
 public final class QuantizableLlama implements QuantizableModel {
@@ -33,11 +35,13 @@ public final class QuantizableLlama implements QuantizableModel {
 
     private final String name;
     private final LlamaDecoder decoder;
+    private final LlamaTokenizer tokenizer;
     private final List<ModelBlock> blocks;
 
-    private QuantizableLlama(String name, LlamaDecoder decoder) {
+    private QuantizableLlama(String name, LlamaDecoder decoder, LlamaTokenizer tokenizer) {
         this.name = name;
         this.decoder = decoder;
+        this.tokenizer = tokenizer;
         List<ModelBlock> list = new ArrayList<>();
         for (int l = 0; l < decoder.config().layers(); l++) {
             List<TargetGroup> groups = new ArrayList<>();
@@ -54,9 +58,18 @@ public final class QuantizableLlama implements QuantizableModel {
         this.blocks = List.copyOf(list);
     }
 
-    /** The decoder, quantized in place. */
+    /** The decoder, quantized in place; calibrates on {@link TokenCalibration}. */
     public static QuantizableLlama of(String name, LlamaDecoder decoder) {
-        return new QuantizableLlama(name, decoder);
+        return new QuantizableLlama(name, decoder, null);
+    }
+
+    /**
+     * The decoder with its tokenizer, quantized in place; calibrates on {@link TokenCalibration} or on
+     * {@link TextCalibration} (each text tokenized with the start token the vocabulary asks for, cut to
+     * {@code maxTokens}).
+     */
+    public static QuantizableLlama of(String name, LlamaDecoder decoder, LlamaTokenizer tokenizer) {
+        return new QuantizableLlama(name, decoder, tokenizer);
     }
 
     public LlamaDecoder decoder() {
@@ -67,7 +80,11 @@ public final class QuantizableLlama implements QuantizableModel {
     @Override public List<ModelBlock> blocks() { return blocks; }
     @Override public INDArray weight(QuantTarget t) { return decoder.parameter(t.name() + ".weight").dup(); }
     @Override public void setWeight(QuantTarget t, INDArray outIn) { decoder.setParameter(t.name() + ".weight", outIn); }
-    @Override public String calibrationKind() { return "TokenCalibration (token id sequences)"; }
+    @Override
+    public String calibrationKind() {
+        return tokenizer == null ? "TokenCalibration (token id sequences)"
+                : "TextCalibration (texts) or TokenCalibration (token id sequences)";
+    }
 
     @Override
     public INDArray bias(QuantTarget t) {
@@ -97,6 +114,9 @@ public final class QuantizableLlama implements QuantizableModel {
 
     @Override
     public CalibrationPass open(CalibrationInput data) {
+        if (data instanceof TextCalibration text && tokenizer != null) {
+            return new Pass(tokenize(text));
+        }
         if (!(data instanceof TokenCalibration tokens)) {
             throw QuantizableModel.wrongCalibration(this, data);
         }
@@ -159,6 +179,17 @@ public final class QuantizableLlama implements QuantizableModel {
                         + block + ": capture and advance blocks in order");
             }
         }
+    }
+
+    private TokenCalibration tokenize(TextCalibration text) {
+        List<int[]> sequences = new ArrayList<>();
+        for (String t : text.texts()) {
+            int[] ids = tokenizer.encode(t, true, false);
+            if (ids.length > 0) {
+                sequences.add(ids.length > text.maxTokens() ? java.util.Arrays.copyOf(ids, text.maxTokens()) : ids);
+            }
+        }
+        return new TokenCalibration(sequences, text.source() + ", tokenized by " + tokenizer.name());
     }
 
     @Override

@@ -18,14 +18,14 @@ import org.quant4j.core.io.gguf.GgufWriter;
  * byte tokens, the pieces {@code ▁}, {@code w}, the digits, {@code ▁w}, and words {@code ▁w0 … ▁w<n>} whose every
  * prefix is a piece, so that a prompt "w12 w7" tokenizes into whole words; byte tokens get small output rows.
  */
-final class SyntheticDecoders {
-    static final int WORDS = 400;
+public final class SyntheticDecoders {
+    public static final int WORDS = 400;
 
     private SyntheticDecoders() {
     }
 
     /** The vocabulary's pieces, id order. */
-    static List<String> pieces() {
+    public static List<String> pieces() {
         List<String> p = new ArrayList<>(List.of("<unk>", "<s>", "</s>"));
         for (int b = 0; b < 256; b++) {
             p.add(String.format("<0x%02X>", b));
@@ -48,7 +48,7 @@ final class SyntheticDecoders {
      * @param qkvBias whether attention Q/K/V get biases (Qwen2)
      * @param tied    whether the output projection is the embedding (no {@code output.weight})
      */
-    static LlamaConfig write(Path file, LlamaConfig shape, boolean qkvBias, boolean tied, long seed) throws IOException {
+    public static LlamaConfig write(Path file, LlamaConfig shape, boolean qkvBias, boolean tied, long seed) throws IOException {
         List<String> pieces = pieces();
         int vocab = pieces.size();
         LlamaConfig c = new LlamaConfig(shape.architecture(), vocab, shape.hidden(), shape.layers(), shape.heads(),
@@ -151,7 +151,7 @@ final class SyntheticDecoders {
     }
 
     /** Our decode of ids with this vocabulary: ▁ as a space, byte tokens as their bytes (UTF-8 text). */
-    static String decode(int[] ids) {
+    public static String decode(int[] ids) {
         List<String> pieces = pieces();
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         for (int id : ids) {
