@@ -43,13 +43,14 @@ public final class GgmlQuants {
                 switch (type) {
                     case F32 -> putF32(out, o, finite(x[xo]));
                     case F16 -> putF16(out, o, finite(x[xo]));
+                    case BF16 -> putU16(out, o, toBf16(finite(x[xo])));
                     case Q8_0 -> quantizeQ8_0(x, xo, out, o);
                     case Q4_0 -> quantizeQ4_0(x, xo, out, o);
                     case Q4_1 -> quantizeQ4_1(x, xo, out, o);
                     case Q5_0 -> quantizeQ5_0(x, xo, out, o);
                     case Q5_1 -> quantizeQ5_1(x, xo, out, o);
                     default -> throw new InvalidTensorException("quantizing to " + type + " is not supported;"
-                            + " use F32, F16, Q8_0, Q5_0, Q5_1, Q4_0 or Q4_1");
+                            + " use F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0 or Q4_1");
                 }
             } catch (InvalidTensorException e) {
                 throw new InvalidTensorException(what + ", " + type + " block " + b + " (elements " + xo + ".."
@@ -68,6 +69,7 @@ public final class GgmlQuants {
             switch (type) {
                 case F32 -> out[yo] = Float.intBitsToFloat(getI32(data, o));
                 case F16 -> out[yo] = Half.toFloat(getU16(data, o));
+                case BF16 -> out[yo] = Float.intBitsToFloat(getU16(data, o) << 16);
                 case Q8_0 -> dequantizeQ8_0(data, o, out, yo);
                 case Q4_0 -> dequantizeQ4_0(data, o, out, yo);
                 case Q4_1 -> dequantizeQ4_1(data, o, out, yo);
@@ -76,6 +78,20 @@ public final class GgmlQuants {
                 default -> throw new IllegalArgumentException("dequantizing " + type + " is not supported");
             }
         }
+    }
+
+    /**
+     * bfloat16 bits of a finite float, rounded to nearest even as ggml's {@code ggml_compute_fp32_to_bf16}
+     * (ggml-impl.h).
+     */
+    static int toBf16(float x) {
+        int u = Float.floatToRawIntBits(x);
+        int b = ((u + (0x7FFF + ((u >>> 16) & 1))) >>> 16) & 0xFFFF;
+        if ((b & 0x7FFF) == 0x7F80) {
+            throw new InvalidTensorException("the value " + x + " is beyond the bf16 range, where ggml would store an "
+                    + "infinity");
+        }
+        return b;
     }
 
     /** One Q8_0 block: {@code x[xo..xo+32)} into {@code out[o..o+34)}. */
@@ -223,6 +239,11 @@ public final class GgmlQuants {
         for (int k = 0; k < 4; k++) {
             out[o + k] = (byte) (bits >>> (8 * k));
         }
+    }
+
+    static void putU16(byte[] out, int o, int bits) {
+        out[o] = (byte) bits;
+        out[o + 1] = (byte) (bits >>> 8);
     }
 
     static int getU16(byte[] in, int o) {

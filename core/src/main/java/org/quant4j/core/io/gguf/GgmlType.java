@@ -9,7 +9,7 @@ import java.util.Locale;
  * {@code ggml-common.h}, two fp16 then 32 int8: 36 bytes, where gguf-py 0.19 still lists 40 from the old fp32
  * fields; Q8_1 is never stored in model files). Every type is known to
  * the reader (so it can size and locate any tensor of a llama.cpp file); only
- * {@link #hasCodec() F32, F16, Q8_0, Q5_0, Q5_1, Q4_0 and Q4_1} can be quantized and dequantized here
+ * {@link #hasCodec() F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0 and Q4_1} can be quantized and dequantized here
  * ({@link GgmlQuants}).
  */
 public enum GgmlType {
@@ -66,7 +66,7 @@ public enum GgmlType {
 
     /** Whether {@link GgmlQuants} quantizes and dequantizes this type. */
     public boolean hasCodec() {
-        return this == F32 || this == F16 || this == Q8_0 || this == Q5_0 || this == Q5_1 || this == Q4_0 || this == Q4_1;
+        return this == F32 || this == F16 || this == BF16 || this == Q8_0 || this == Q5_0 || this == Q5_1 || this == Q4_0 || this == Q4_1;
     }
 
     /** Bytes of {@code elements} values ({@code elements} a multiple of the block size). */

@@ -101,7 +101,7 @@ public final class GgufExport {
 
         private static GgmlType codecType(GgmlType type) {
             if (!Objects.requireNonNull(type, "type").hasCodec()) {
-                throw new InvalidSpecException("GGUF export can write F32, F16, Q8_0, Q5_0, Q5_1, Q4_0 and Q4_1, not " + type);
+                throw new InvalidSpecException("GGUF export can write F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0 and Q4_1, not " + type);
             }
             return type;
         }

@@ -295,6 +295,25 @@ class GgmlQuantsTest {
     }
 
     @Test
+    void bf16KeepsTheTop16BitsRoundedToNearestEven() {
+        // bf16 values are exact; ties between two bf16 values go to the even one, as ggml_compute_fp32_to_bf16
+        float exact = Float.intBitsToFloat(0x3FC10000);       // 1.5078125
+        float tieDown = Float.intBitsToFloat(0x3F808000);     // halfway between 0x3F80 and 0x3F81: to 0x3F80
+        float tieUp = Float.intBitsToFloat(0x3F818000);       // halfway between 0x3F81 and 0x3F82: to 0x3F82
+        float above = Float.intBitsToFloat(0x3F808001);       // just above a tie: up
+        float[] y = roundTrip(GgmlType.BF16, new float[] {exact, tieDown, tieUp, above, -0f, 3e38f});
+        assertThat(Float.floatToRawIntBits(y[0])).isEqualTo(0x3FC10000);
+        assertThat(Float.floatToRawIntBits(y[1])).isEqualTo(0x3F800000);
+        assertThat(Float.floatToRawIntBits(y[2])).isEqualTo(0x3F820000);
+        assertThat(Float.floatToRawIntBits(y[3])).isEqualTo(0x3F810000);
+        assertThat(Float.floatToRawIntBits(y[4])).isEqualTo(0x80000000);
+        assertThat(y[5]).isCloseTo(3e38f, org.assertj.core.data.Percentage.withPercentage(0.4));
+        assertThat(GgmlQuants.quantize(GgmlType.BF16, new float[] {1f}, "t")).containsExactly(bytes(0x80, 0x3F));
+        assertThatThrownBy(() -> GgmlQuants.quantize(GgmlType.BF16, new float[] {Float.MAX_VALUE}, "t"))
+                .isInstanceOf(InvalidTensorException.class).hasMessageContaining("beyond the bf16 range");
+    }
+
+    @Test
     void refusesNonFiniteValuesAndScalesBeyondFp16() {
         float[] x = new float[64];
         x[40] = Float.NaN;
