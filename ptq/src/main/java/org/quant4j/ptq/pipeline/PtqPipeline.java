@@ -33,6 +33,7 @@ import org.quant4j.model.QuantizableModel;
 import org.quant4j.model.ScaleGroup;
 import org.quant4j.model.ScaledTarget;
 import org.quant4j.model.StoredWeight;
+import org.quant4j.core.Quantizer;
 import org.quant4j.model.TargetGroup;
 import org.quant4j.ptq.OutputError;
 import org.quant4j.ptq.WeightSolver;
@@ -341,6 +342,9 @@ public final class PtqPipeline {
             INDArray w = model.weight(t);
             WeightSolver.Solution s = solver.quantize(t.name(), w, stats, plan.spec());
             stored = s.stored();
+            if (stored instanceof StoredWeight.Grid g) { // weights too small for the scale encoding: refuse, say which keeps them
+                Quantizer.refuseAllZero(t.name(), w.dup('c').data().asFloat(), g.tensor());
+            }
             network = stored.effectiveWeightArray();
             reference = w;
             approximation = network;
