@@ -47,6 +47,11 @@ final class EvalCommand implements Command {
                 .desc("encoders: evaluation sentences from the SOTU corpus (default 1000)").build());
         o.addOption(Option.builder().longOpt("ctx").hasArg().argName("N")
                 .desc("decoders (FILE.gguf): perplexity chunk length (default 128), as llama-perplexity's -c").build());
+        o.addOption(Option.builder().longOpt("generations").hasArg().argName("N")
+                .desc("decoders: greedy generations from N prompts of the text, measured for loops, repeated 4-grams "
+                        + "and distinct-2 (e.g. 50; default none)").build());
+        o.addOption(Option.builder().longOpt("gen-tokens").hasArg().argName("N")
+                .desc("decoders: tokens per greedy generation (default 256)").build());
         o.addOption(Option.builder().longOpt("peer").hasArg().argName("FILE.onnx")
                 .desc("with --model FILE.onnx: an ONNX Runtime int8 export of the same model, shown as a row").build());
         o.addOption(Option.builder().longOpt("threads").hasArg().argName("T")
@@ -84,8 +89,10 @@ final class EvalCommand implements Command {
             return DecoderEval.run(cmd, out);
         }
         EncoderModelOptions.refuseForDl4j(cmd);
-        if (cmd.hasOption("ctx")) {
-            throw new UsageException("--ctx is for decoders (--model FILE.gguf)");
+        for (String decoderOnly : new String[]{"ctx", "generations", "gen-tokens"}) {
+            if (cmd.hasOption(decoderOnly)) {
+                throw new UsageException("--" + decoderOnly + " is for decoders (--model FILE.gguf)");
+            }
         }
         for (String encoderOnly : new String[]{"sentences", "peer", "threads", "out", "table", "methods", "bits",
             "claq-bits", "calib", "calib-samples", "bias-correction"}) {

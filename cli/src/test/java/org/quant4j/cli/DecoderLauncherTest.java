@@ -55,7 +55,7 @@ class DecoderLauncherTest {
         assertThat(written.quantizedTensors()).hasSize(14).containsKey("blk.0.attn_q");
 
         Launcher.Result eval = Launcher.run(dir, "2g", "eval", "--model", gguf.toString(), "--text", heldOut.toString(),
-                "--quantized", q.toString(), "--ctx", "64");
+                "--quantized", q.toString(), "--ctx", "64", "--generations", "4", "--gen-tokens", "32");
         assertThat(eval.code()).as(eval.err()).isZero();
         Matcher m = ROW.matcher(eval.out());
         assertThat(m.find()).as(eval.out()).isTrue();
@@ -67,6 +67,7 @@ class DecoderLauncherTest {
                 quantized, kl);
         assertThat(fp32).isGreaterThan(1);
         assertThat(kl).isPositive().isLessThan(0.5);
+        assertThat(eval.out()).contains("fp32:      4 greedy generations of 32 tokens", "quantized: 4 greedy generations");
 
         Launcher.Result gen = Launcher.run(dir, "2g", "generate", "--model", gguf.toString(), "--quantized",
                 q.toString(), "--prompt", "w12 w7 w300", "--tokens", "8");
