@@ -17,6 +17,9 @@ import org.quant4j.core.QuantizedTensor;
 import org.quant4j.core.Quantizer;
 import org.quant4j.core.formats.IntGrid;
 import org.quant4j.ptq.hqq.HqqOptimizer;
+import org.quant4j.ptq.WeightSolver;
+import org.quant4j.model.StoredWeight;
+import org.quant4j.core.NumberEncoding;
 import org.quant4j.ptq.hqq.HqqParams;
 import org.quant4j.ptq.hqq.HqqResult;
 
@@ -71,6 +74,30 @@ public final class Hqq implements GridSolver {
     public QuantizedTensor solve(String layer, INDArray w, LayerStats stats, QuantSpec spec) {
         float[] data = w.dup('c').castTo(DataType.FLOAT).data().asFloat();
         return solve(layer, data, w.shape(), spec).tensor();
+    }
+
+    /**
+     * {@inheritDoc} With UINT zero points the note says in how many groups the integer zero point moved from
+     * round-to-nearest's (none: the result is RTN's), and that FP16 zero points keep HQQ's fractional optimum.
+     */
+    @Override
+    public WeightSolver.Solution quantize(String layer, INDArray w, LayerStats stats, QuantSpec spec) {
+        float[] data = w.dup('c').castTo(DataType.FLOAT).data().asFloat();
+        QuantizedTensor q = solve(layer, data, w.shape(), spec).tensor();
+        String note = "";
+        if (spec.zeroEncoding() == NumberEncoding.UINT) {
+            QuantizedTensor rtn = Quantizer.quantize(layer, data, w.shape(), spec);
+            float[] a = q.zeros().values();
+            float[] b = rtn.zeros().values();
+            int moved = 0;
+            for (int i = 0; i < a.length; i++) {
+                moved += a[i] != b[i] ? 1 : 0;
+            }
+            note = String.format(java.util.Locale.ROOT, "hqq with UINT zero points: the zero moved in %d of %d groups%s; "
+                    + "FP16 zero points keep HQQ's fractional zero", moved, a.length, moved == 0 ? " (the result is RTN's)"
+                    : "");
+        }
+        return new WeightSolver.Solution(new StoredWeight.Grid(q), note);
     }
 
     /**

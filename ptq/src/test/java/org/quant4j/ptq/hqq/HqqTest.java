@@ -193,6 +193,15 @@ class HqqTest {
     }
 
     @Test
+    void withIntegerZeroPointsTheSolutionSaysHowOftenTheZeroMoved() {
+        float[] w = weights(13);
+        org.nd4j.linalg.api.ndarray.INDArray a = org.nd4j.linalg.factory.Nd4j.create(w, SHAPE, 'c');
+        String uint = new Hqq().quantize("layer", a, null, spec(3, NumberEncoding.UINT)).note();
+        assertThat(uint).containsPattern("the zero moved in \\d+ of \\d+ groups").contains("FP16 zero points");
+        assertThat(new Hqq().quantize("layer", a, null, spec(3, NumberEncoding.FP16)).note()).isEmpty();
+    }
+
+    @Test
     void constantAndZeroRowsAreReconstructed() {
         float[] w = new float[2 * 128];
         java.util.Arrays.fill(w, 0, 128, 0.7f);
