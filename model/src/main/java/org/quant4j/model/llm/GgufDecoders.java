@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.Set;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.quant4j.core.io.gguf.GgmlType;
+import org.quant4j.core.io.gguf.GgufExport;
 import org.quant4j.core.io.gguf.GgufFile;
 import org.quant4j.core.io.gguf.GgufReader;
 import org.quant4j.core.io.gguf.GgufTensorInfo;
@@ -44,6 +46,21 @@ public final class GgufDecoders {
             params.put(t.name(), Nd4j.create(gguf.dequantize(t.name()), t.shape(), 'c'));
         }
         return LlamaDecoder.of(config, file.toString(), params);
+    }
+
+    /**
+     * Export options that make a quantized decoder a GGUF llama.cpp runs: the source file's metadata (architecture,
+     * hyper-parameters, tokenizer) and tensor names ({@code blk.N.attn_q} → {@code blk.N.attn_q.weight}); then
+     * {@code GgufExport.write(model, target, options)} converts each weight exactly where ggml has its grid, or
+     * re-quantizes to {@code requantize}.
+     *
+     * @param requantize the ggml type of weights without an exact conversion (null: refuse them)
+     */
+    public static GgufExport.Options exportOptions(Path source, GgmlType requantize) throws IOException {
+        GgufFile gguf = GgufReader.read(source);
+        config(gguf); // a decoder this reader supports
+        GgufExport.Options o = GgufExport.Options.defaults().model(gguf.metadata(), target -> target + ".weight");
+        return requantize == null ? o : o.requantize(requantize);
     }
 
     static LlamaConfig config(GgufFile gguf) {

@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.UnaryOperator;
 import java.util.Set;
 import org.quant4j.core.ClaqTensor;
 import org.quant4j.core.FloatTensor;
@@ -53,13 +54,22 @@ public final class GgufExport {
         private final String architecture;
         private final String name;
         private final int alignment;
+        private final Map<String, GgufValue> modelMetadata;
+        private final UnaryOperator<String> weightName;
 
-        private Options(GgmlType requantize, GgmlType floatType, String architecture, String name, int alignment) {
+        private Options(GgmlType requantize, GgmlType floatType, String architecture, String name, int alignment,
+                        Map<String, GgufValue> modelMetadata, UnaryOperator<String> weightName) {
             this.requantize = requantize;
             this.floatType = floatType;
             this.architecture = architecture;
             this.name = name;
             this.alignment = alignment;
+            this.modelMetadata = modelMetadata;
+            this.weightName = weightName;
+        }
+
+        private Options(GgmlType requantize, GgmlType floatType, String architecture, String name, int alignment) {
+            this(requantize, floatType, architecture, name, alignment, Map.of(), UnaryOperator.identity());
         }
 
         /** Exact conversions only (others refused), fp32 tensors as F32, architecture "quant4j", alignment 32. */
@@ -68,31 +78,51 @@ public final class GgufExport {
         }
 
         /**
+         * A whole model that a runtime such as llama.cpp runs: {@code metadata} (e.g. every key of the source GGUF:
+         * architecture, hyper-parameters, tokenizer) is written as is, {@code general.architecture} and
+         * {@code general.name} included; quantized and CLAQ tensors are written under {@code weightName(target)}
+         * (e.g. {@code blk.0.attn_q} → {@code blk.0.attn_q.weight}); AWQ input scales, which such a runtime has no
+         * place for, are refused.
+         */
+        public Options model(Map<String, GgufValue> metadata, UnaryOperator<String> weightName) {
+            Map<String, GgufValue> m = new LinkedHashMap<>(metadata);
+            for (String k : new String[]{"general.alignment", "general.file_type", "general.quantization_version"}) {
+                m.remove(k);
+            }
+            GgufValue arch = m.get("general.architecture");
+            String a = arch == null ? architecture : arch.asString();
+            String n = m.containsKey("general.name") ? m.get("general.name").asString() : name;
+            return new Options(requantize, floatType, a, n, alignment, Map.copyOf(m),
+                    Objects.requireNonNull(weightName, "weightName"));
+        }
+
+        /**
          * Re-quantizes every quantized or CLAQ tensor without an exact conversion from its dequantized floats
          * into {@code type} (Q8_0, Q5_0, Q5_1, Q4_0, Q4_1 with ggml's reference rounding; F16; or F32, which keeps the
          * dequantized floats exactly).
          */
         public Options requantize(GgmlType type) {
-            return new Options(codecType(type), floatType, architecture, name, alignment);
+            return new Options(codecType(type), floatType, architecture, name, alignment, modelMetadata, weightName);
         }
 
         /** The type of the fp32 tensors (biases, norms): F32 (exact, the default) or another codec type. */
         public Options floatTensors(GgmlType type) {
-            return new Options(requantize, codecType(type), architecture, name, alignment);
+            return new Options(requantize, codecType(type), architecture, name, alignment, modelMetadata, weightName);
         }
 
         public Options architecture(String architecture) {
             return new Options(requantize, floatType, Objects.requireNonNull(architecture, "architecture"), name,
-                    alignment);
+                    alignment, modelMetadata, weightName);
         }
 
         /** {@code general.name}; the model's source name by default. */
         public Options name(String name) {
-            return new Options(requantize, floatType, architecture, Objects.requireNonNull(name, "name"), alignment);
+            return new Options(requantize, floatType, architecture, Objects.requireNonNull(name, "name"), alignment,
+                    modelMetadata, weightName);
         }
 
         public Options alignment(int alignment) {
-            return new Options(requantize, floatType, architecture, name, alignment);
+            return new Options(requantize, floatType, architecture, name, alignment, modelMetadata, weightName);
         }
 
         public GgmlType requantizeType() { return requantize; }
@@ -112,7 +142,7 @@ public final class GgufExport {
         GgufWriter writer = new GgufWriter(options.alignment);
         List<Entry> entries = new ArrayList<>();
         for (Map.Entry<String, QuantizedTensor> e : model.quantizedTensors().entrySet()) {
-            String name = e.getKey();
+            String name = options.weightName.apply(e.getKey());
             QuantizedTensor t = e.getValue();
             long[] dims = ggmlDims(name, t.shape());
             ExactGgmlConversion.Result exact = ExactGgmlConversion.convert(t);
@@ -127,7 +157,7 @@ public final class GgufExport {
             }
         }
         for (Map.Entry<String, ClaqTensor> e : model.claqTensors().entrySet()) {
-            String name = e.getKey();
+            String name = options.weightName.apply(e.getKey());
             ClaqTensor t = e.getValue();
             long[] dims = ggmlDims(name, t.shape());
             GgmlType type = requantizeType(options, name, "claq", t.shape(),
@@ -137,11 +167,20 @@ public final class GgufExport {
         }
         for (Map.Entry<String, FloatTensor> e : model.floatTensors().entrySet()) {
             String name = e.getKey();
+            if (!options.modelMetadata.isEmpty() && name.endsWith("/input_scale")) {
+                throw new InvalidSpecException("tensor '" + name + "': AWQ input scales have no place in a GGUF model "
+                        + "file; quantize with scales that fold into the previous op, or without AWQ");
+            }
             long[] dims = ggmlDims(name, e.getValue().shape());
             add(entries, writer, name, dims, options.floatType,
                     quantize(options.floatType, e.getValue().data(), name, dims), Conversion.FLOAT, "fp32");
         }
 
+        options.modelMetadata.forEach((k, v) -> {
+            if (!k.equals("general.architecture") && !k.equals("general.name")) {
+                writer.put(k, v);
+            }
+        });
         writer.put("general.architecture", GgufValue.string(options.architecture));
         String name = options.name != null ? options.name
                 : model.sourceModel().isEmpty() ? "quant4j model" : model.sourceModel();
