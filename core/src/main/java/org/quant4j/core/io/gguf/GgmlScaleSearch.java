@@ -23,6 +23,20 @@ final class GgmlScaleSearch {
         return (i & 0x007fffff) - 0x00400000;
     }
 
+    /** The first value of {@code x[xo..xo+n)} of largest magnitude (0 if all are 0), as ggml's {@code amax} loops. */
+    static float largestMagnitude(float[] x, int xo, int n) {
+        float max = 0;
+        float amax = 0;
+        for (int i = 0; i < n; ++i) {
+            float ax = Math.abs(x[xo + i]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[xo + i];
+            }
+        }
+        return max;
+    }
+
     /** C's {@code MAX(a, b)}: {@code a > b ? a : b} (which, unlike {@link Math#max}, keeps {@code b = -0} against 0). */
     static float cMax(float a, float b) {
         return a > b ? a : b;
@@ -36,16 +50,8 @@ final class GgmlScaleSearch {
      */
     static float makeQxQuants(int n, int nmax, float[] x, int xo, int[] L, int lo, int rmseType,
                               float[] qw, int qo) {
-        float max = 0;
-        float amax = 0;
-        for (int i = 0; i < n; ++i) {
-            float ax = Math.abs(x[xo + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[xo + i];
-            }
-        }
-        if (amax < GROUP_MAX_EPS) {
+        float max = largestMagnitude(x, xo, n);
+        if (Math.abs(max) < GROUP_MAX_EPS) {
             for (int i = 0; i < n; ++i) L[lo + i] = 0;
             return 0f;
         }
@@ -122,16 +128,8 @@ final class GgmlScaleSearch {
      * passes that move single codes while the x²-weighted fit improves.
      */
     static float makeQ3Quants(int n, int nmax, float[] x, int xo, int[] L, int lo, boolean doRmse) {
-        float max = 0;
-        float amax = 0;
-        for (int i = 0; i < n; ++i) {
-            float ax = Math.abs(x[xo + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[xo + i];
-            }
-        }
-        if (amax < GROUP_MAX_EPS) {
+        float max = largestMagnitude(x, xo, n);
+        if (Math.abs(max) < GROUP_MAX_EPS) {
             for (int i = 0; i < n; ++i) L[lo + i] = 0;
             return 0f;
         }

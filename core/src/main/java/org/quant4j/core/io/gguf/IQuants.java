@@ -2,8 +2,8 @@ package org.quant4j.core.io.gguf;
 
 import static org.quant4j.core.io.gguf.GgmlQuants.fp16;
 import static org.quant4j.core.io.gguf.GgmlQuants.putF16;
-import static org.quant4j.core.io.gguf.GgmlQuants.putU16;
 import static org.quant4j.core.io.gguf.GgmlQuants.getU16;
+import static org.quant4j.core.io.gguf.GgmlQuants.putU16;
 import static org.quant4j.core.io.gguf.GgmlScaleSearch.GROUP_MAX_EPS;
 import static org.quant4j.core.io.gguf.GgmlScaleSearch.bestIndexInt8;
 import static org.quant4j.core.io.gguf.GgmlScaleSearch.nearestInt;
@@ -69,16 +69,8 @@ final class IQuants {
                 float v = x[xb + j];
                 weight[j] = qw != null ? qw[qo + ib * 32 + j] * (float) Math.sqrt(sigma2 + v * v) : v * v;
             }
-            float amax = 0;
-            float max = 0;
-            for (int j = 0; j < 32; ++j) {
-                float ax = Math.abs(x[xb + j]);
-                if (ax > amax) {
-                    amax = ax;
-                    max = x[xb + j];
-                }
-            }
-            if (amax < GROUP_MAX_EPS) {
+            float max = GgmlScaleSearch.largestMagnitude(x, xb, 32);
+            if (Math.abs(max) < GROUP_MAX_EPS) {
                 scales[ib] = 0;
                 continue;
             }
