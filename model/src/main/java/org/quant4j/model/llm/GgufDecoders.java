@@ -41,7 +41,7 @@ public final class GgufDecoders {
         for (GgufTensorInfo t : gguf.tensors().values()) {
             if (!t.type().hasCodec()) {
                 throw new UnsupportedModelException(file + ": tensor '" + t.name() + "' is " + t.type()
-                        + ", which this reader cannot dequantize (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1)");
+                        + ", which this reader cannot dequantize (" + GgmlType.codecNames() + ")");
             }
             params.put(t.name(), Nd4j.create(gguf.dequantize(t.name()), t.shape(), 'c'));
         }

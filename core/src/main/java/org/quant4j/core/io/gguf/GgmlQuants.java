@@ -7,7 +7,10 @@ import org.quant4j.core.InvalidTensorException;
  * Quantize/dequantize pairs of the ggml block types, following the reference implementations of
  * llama.cpp's {@code ggml/src/ggml-quants.c} ({@code quantize_row_q8_0_ref}, {@code quantize_row_q4_0_ref},
  * {@code quantize_row_q4_1_ref}, {@code quantize_row_q5_0_ref}, {@code quantize_row_q5_1_ref} and the matching {@code dequantize_row_*}) and the block layouts of
- * {@code ggml-common.h}. All multi-byte fields are little endian; fp16 is IEEE binary16 rounded to
+ * {@code ggml-common.h}; the K-quants Q2_K..Q6_K are in {@link KQuants}, IQ4_NL and IQ4_XS in {@link IQuants}, the
+ * importance-weighted rows of Q4_0..Q5_1 in {@link WeightedLegacyQuants}, all dispatched from here (reference rows:
+ * {@link #quantize(GgmlType, float[], String)}; ggml's {@code quantize_<type>} with or without an importance per
+ * column: {@link #quantize(GgmlType, float[], int, float[], String)}). All multi-byte fields are little endian; fp16 is IEEE binary16 rounded to
  * nearest even ({@link Half}, as {@code GGML_FP32_TO_FP16}).
  * <ul>
  *   <li>Q8_0, 34 bytes per 32 values: fp16 {@code d}, 32 int8 {@code q}; {@code d = amax/127},
@@ -32,10 +35,15 @@ import org.quant4j.core.InvalidTensorException;
 public final class GgmlQuants {
     private GgmlQuants() {}
 
-    /** Quantizes {@code x} (length a multiple of the block size) to the bytes of {@code type}; {@code what} names it in errors. */
+    /**
+     * Quantizes {@code x} (length a multiple of the block size) to the bytes of {@code type} with ggml's reference
+     * rows ({@code quantize_row_<type>_ref} over all of {@code x}); {@code what} names it in errors.
+     */
     public static byte[] quantize(GgmlType type, float[] x, String what) {
+        checkBlocks(type, x.length, what, "values");
         byte[] out = new byte[Math.toIntExact(type.byteSize(x.length))];
         int blocks = x.length / type.blockSize();
+        int[] iq4Codes = new int[32]; // the code buffer quantize_row_iq4_nl_ref keeps across its blocks
         for (int b = 0; b < blocks; b++) {
             int xo = b * type.blockSize();
             int o = b * type.bytesPerBlock();
@@ -49,15 +57,109 @@ public final class GgmlQuants {
                     case Q4_1 -> quantizeQ4_1(x, xo, out, o);
                     case Q5_0 -> quantizeQ5_0(x, xo, out, o);
                     case Q5_1 -> quantizeQ5_1(x, xo, out, o);
+                    case Q2_K -> KQuants.quantizeQ2K(finite(x, xo, 256), xo, out, o);
+                    case Q3_K -> KQuants.quantizeQ3K(finite(x, xo, 256), xo, out, o);
+                    case Q4_K -> KQuants.quantizeQ4K(finite(x, xo, 256), xo, out, o);
+                    case Q5_K -> KQuants.quantizeQ5K(finite(x, xo, 256), xo, out, o);
+                    case Q6_K -> KQuants.quantizeQ6K(finite(x, xo, 256), xo, out, o);
+                    case IQ4_NL -> IQuants.quantizeIq4Nl(finite(x, xo, 32), xo, null, 0, IQuants.NTRY_REF, iq4Codes,
+                            out, o);
+                    case IQ4_XS -> IQuants.quantizeIq4Xs(finite(x, xo, 256), xo, null, 0, out, o);
                     default -> throw new InvalidTensorException("quantizing to " + type + " is not supported;"
-                            + " use F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0 or Q4_1");
+                            + " use " + GgmlType.codecNames());
                 }
             } catch (InvalidTensorException e) {
-                throw new InvalidTensorException(what + ", " + type + " block " + b + " (elements " + xo + ".."
-                        + (xo + type.blockSize() - 1) + "): " + e.getMessage(), e);
+                throw blockError(what, type, b, xo, e);
             }
         }
         return out;
+    }
+
+    /**
+     * Quantizes rows of {@code rowLength} values as llama.cpp's {@code quantize_<type>(src, dst, nrow, n_per_row,
+     * quant_weights)} (what {@code llama-quantize} runs, through {@code ggml_quantize_chunk}): with an
+     * {@code importance} per column ({@code rowLength} non-negative values, llama.cpp's importance matrix entry of
+     * the tensor), the weighted rows {@code quantize_row_<type>_impl} of Q2_K..Q6_K, IQ4_NL, IQ4_XS, Q4_0, Q4_1,
+     * Q5_0 and Q5_1 (F32, F16, BF16 and Q8_0 have none: ggml ignores the importance there); without
+     * ({@code null}), the reference rows of {@link #quantize(GgmlType, float[], String)}, except IQ4_NL, where
+     * {@code quantize_iq4_nl} searches the scale (as {@code quantize_iq4_xs} does) and its reference row does not.
+     *
+     * @throws InvalidTensorException naming {@code what} when the row length is not a multiple of the block, the
+     *                                values are not whole rows, the importance has another length or a negative
+     *                                or non-finite entry, or a value is not finite
+     */
+    public static byte[] quantize(GgmlType type, float[] x, int rowLength, float[] importance, String what) {
+        if (rowLength <= 0 || x.length % rowLength != 0) {
+            throw new InvalidTensorException(what + ": " + x.length + " values are not whole rows of " + rowLength);
+        }
+        checkBlocks(type, rowLength, what, "values per row");
+        checkImportance(importance, rowLength, what);
+        boolean weighted = switch (type) {
+            case F32, F16, BF16, Q8_0 -> false; // quantize_q8_0 ignores the importance; the float types have none
+            default -> true;
+        };
+        if (!weighted || importance == null && type != GgmlType.IQ4_NL) {
+            return quantize(type, x, what);
+        }
+        byte[] out = new byte[Math.toIntExact(type.byteSize(x.length))];
+        int bs = type.blockSize();
+        for (int row = 0; row < x.length / rowLength; row++) {
+            int ro = row * rowLength;
+            float sigma2 = KQuants.sumOfSquares(x, ro, rowLength) / rowLength; // the legacy types' row variance
+            for (int c = 0; c < rowLength; c += bs) {
+                int xo = ro + c;
+                int o = xo / bs * type.bytesPerBlock();
+                try {
+                    finite(x, xo, bs);
+                    switch (type) {
+                        case Q2_K -> KQuants.quantizeQ2KWeighted(x, xo, importance, c, out, o);
+                        case Q3_K -> KQuants.quantizeQ3KWeighted(x, xo, importance, c, out, o);
+                        case Q4_K -> KQuants.quantizeQ4KWeighted(x, xo, importance, c, out, o);
+                        case Q5_K -> KQuants.quantizeQ5KWeighted(x, xo, importance, c, out, o);
+                        case Q6_K -> KQuants.quantizeQ6KWeighted(x, xo, importance, c, out, o);
+                        case IQ4_NL -> IQuants.quantizeIq4Nl(x, xo, importance, c, IQuants.NTRY_SEARCH, new int[32],
+                                out, o);
+                        case IQ4_XS -> IQuants.quantizeIq4Xs(x, xo, importance, c, out, o);
+                        case Q4_0, Q4_1, Q5_0, Q5_1 ->
+                                WeightedLegacyQuants.quantize(type, x, xo, sigma2, importance, c, out, o);
+                        default -> throw new InvalidTensorException("quantizing to " + type + " is not supported;"
+                                + " use " + GgmlType.codecNames());
+                    }
+                } catch (InvalidTensorException e) {
+                    throw blockError(what, type, xo / bs, xo, e);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void checkBlocks(GgmlType type, int n, String what, String unit) {
+        if (n % type.blockSize() != 0) {
+            throw new InvalidTensorException(what + ": " + n + " " + unit + " are not a multiple of the " + type
+                    + " block of " + type.blockSize());
+        }
+    }
+
+    private static void checkImportance(float[] importance, int rowLength, String what) {
+        if (importance == null) {
+            return;
+        }
+        if (importance.length != rowLength) {
+            throw new InvalidTensorException(what + ": the importance has " + importance.length
+                    + " values, the rows " + rowLength);
+        }
+        for (int c = 0; c < rowLength; c++) {
+            if (!(importance[c] >= 0) || importance[c] == Float.POSITIVE_INFINITY) {
+                throw new InvalidTensorException(what + ": the importance of column " + c + " is " + importance[c]
+                        + "; it must be finite and non-negative");
+            }
+        }
+    }
+
+    private static InvalidTensorException blockError(String what, GgmlType type, int b, int xo,
+                                                     InvalidTensorException e) {
+        return new InvalidTensorException(what + ", " + type + " block " + b + " (elements " + xo + ".."
+                + (xo + type.blockSize() - 1) + "): " + e.getMessage(), e);
     }
 
     /** Dequantizes the bytes of {@code n} values of {@code type} starting at {@code data[offset]} into {@code out[0..n)}. */
@@ -75,6 +177,13 @@ public final class GgmlQuants {
                 case Q4_1 -> dequantizeQ4_1(data, o, out, yo);
                 case Q5_0 -> dequantizeQ5_0(data, o, out, yo);
                 case Q5_1 -> dequantizeQ5_1(data, o, out, yo);
+                case Q2_K -> KQuants.dequantizeQ2K(data, o, out, yo);
+                case Q3_K -> KQuants.dequantizeQ3K(data, o, out, yo);
+                case Q4_K -> KQuants.dequantizeQ4K(data, o, out, yo);
+                case Q5_K -> KQuants.dequantizeQ5K(data, o, out, yo);
+                case Q6_K -> KQuants.dequantizeQ6K(data, o, out, yo);
+                case IQ4_NL -> IQuants.dequantizeIq4Nl(data, o, out, yo);
+                case IQ4_XS -> IQuants.dequantizeIq4Xs(data, o, out, yo);
                 default -> throw new IllegalArgumentException("dequantizing " + type + " is not supported");
             }
         }
@@ -223,12 +332,18 @@ public final class GgmlQuants {
 
     /** fp16 bits of {@code v}; refuses a value beyond the fp16 range, where ggml would store an infinity. */
     static void putF16(byte[] out, int o, float v) {
-        if (Math.abs(v) >= 65520f) {
-            throw new InvalidTensorException("the value " + v + " is beyond the fp16 range (max 65504)");
+        if (!(Math.abs(v) < 65520f)) {
+            throw new InvalidTensorException("the value " + v + " is beyond the fp16 range (max 65504)"
+                    + (Float.isNaN(v) ? " (NaN)" : ""));
         }
         int h = Half.fromFloat(v);
         out[o] = (byte) h;
         out[o + 1] = (byte) (h >>> 8);
+    }
+
+    /** The fp16 value stored at {@code in[o..o+2)} ({@code GGML_FP16_TO_FP32}). */
+    static float fp16(byte[] in, int o) {
+        return Half.toFloat(getU16(in, o));
     }
 
     static void putF32(byte[] out, int o, float v) {
@@ -291,6 +406,12 @@ public final class GgmlQuants {
             throw new InvalidTensorException("the range [" + min + ", " + max + "] overflows float");
         }
         return d;
+    }
+
+    /** {@code x}, after checking that {@code x[xo..xo+n)} are finite. */
+    private static float[] finite(float[] x, int xo, int n) {
+        for (int j = 0; j < n; j++) finite(x[xo + j]);
+        return x;
     }
 
     private static float finite(float v) {

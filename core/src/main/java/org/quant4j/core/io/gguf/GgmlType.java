@@ -9,8 +9,8 @@ import java.util.Locale;
  * {@code ggml-common.h}, two fp16 then 32 int8: 36 bytes, where gguf-py 0.19 still lists 40 from the old fp32
  * fields; Q8_1 is never stored in model files). Every type is known to
  * the reader (so it can size and locate any tensor of a llama.cpp file); only
- * {@link #hasCodec() F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0 and Q4_1} can be quantized and dequantized here
- * ({@link GgmlQuants}).
+ * {@link #hasCodec() F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0, Q4_1, the K-quants Q2_K..Q6_K, IQ4_NL and IQ4_XS}
+ * can be quantized and dequantized here ({@link GgmlQuants}).
  */
 public enum GgmlType {
     F32(0, 1, 4),
@@ -66,7 +66,16 @@ public enum GgmlType {
 
     /** Whether {@link GgmlQuants} quantizes and dequantizes this type. */
     public boolean hasCodec() {
-        return this == F32 || this == F16 || this == BF16 || this == Q8_0 || this == Q5_0 || this == Q5_1 || this == Q4_0 || this == Q4_1;
+        return switch (this) {
+            case F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0, Q4_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS -> true;
+            default -> false;
+        };
+    }
+
+    /** The names of the types with a codec, for messages: {@code "F32, F16, ..., IQ4_XS"}. */
+    public static String codecNames() {
+        return java.util.Arrays.stream(values()).filter(GgmlType::hasCodec).map(Enum::name)
+                .collect(java.util.stream.Collectors.joining(", "));
     }
 
     /** Bytes of {@code elements} values ({@code elements} a multiple of the block size). */

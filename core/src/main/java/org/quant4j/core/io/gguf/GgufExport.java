@@ -98,8 +98,8 @@ public final class GgufExport {
 
         /**
          * Re-quantizes every quantized or CLAQ tensor without an exact conversion from its dequantized floats
-         * into {@code type} (Q8_0, Q5_0, Q5_1, Q4_0, Q4_1 with ggml's reference rounding; F16; or F32, which keeps the
-         * dequantized floats exactly).
+         * into {@code type} (Q8_0, Q5_0, Q5_1, Q4_0, Q4_1, Q2_K..Q6_K, IQ4_NL, IQ4_XS with ggml's reference rows; F16;
+         * or F32, which keeps the dequantized floats exactly).
          */
         public Options requantize(GgmlType type) {
             return new Options(codecType(type), floatType, architecture, name, alignment, modelMetadata, weightName);
@@ -131,7 +131,7 @@ public final class GgufExport {
 
         private static GgmlType codecType(GgmlType type) {
             if (!Objects.requireNonNull(type, "type").hasCodec()) {
-                throw new InvalidSpecException("GGUF export can write F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0 and Q4_1, not " + type);
+                throw new InvalidSpecException("GGUF export can write " + GgmlType.codecNames() + ", not " + type);
             }
             return type;
         }

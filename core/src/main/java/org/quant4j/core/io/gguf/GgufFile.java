@@ -87,7 +87,7 @@ public final class GgufFile {
         GgufTensorInfo t = tensor(name);
         if (!t.type().hasCodec()) {
             throw new InvalidTensorException(path + ": GGUF tensor '" + name + "' is " + t.type()
-                    + "; dequantizing is supported for F32, F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0 and Q4_1");
+                    + "; dequantizing is supported for " + GgmlType.codecNames());
         }
         float[] out = new float[Math.toIntExact(t.elements())];
         GgmlQuants.dequantize(t.type(), tensorBytes(name), 0, out);

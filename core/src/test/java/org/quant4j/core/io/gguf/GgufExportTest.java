@@ -244,8 +244,12 @@ class GgufExportTest {
                 GgufExport.Options.defaults().requantize(GgmlType.Q8_0)))
                 .isInstanceOf(InvalidTensorException.class).hasMessageContaining("tensor 'w'")
                 .hasMessageContaining("48").hasMessageContaining("F16 or F32");
-        assertThatThrownBy(() -> GgufExport.Options.defaults().requantize(GgmlType.Q4_K))
-                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("Q4_K");
+        assertThatThrownBy(() -> GgufExport.write(model, dir.resolve("k.gguf"),
+                GgufExport.Options.defaults().requantize(GgmlType.Q4_K)))
+                .isInstanceOf(InvalidTensorException.class).hasMessageContaining("tensor 'w'")
+                .hasMessageContaining("block size 256");
+        assertThatThrownBy(() -> GgufExport.Options.defaults().requantize(GgmlType.IQ2_XXS))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("IQ2_XXS");
     }
 
     @Test
