@@ -91,6 +91,18 @@ class DecoderGgufExportTest {
     }
 
     @Test
+    void aQ4KExportLoadsAndRunsInLlamaCpp() throws IOException {
+        Path src = source();
+        PtqResult<QuantizableModel> r = quantize(src, PtqPipeline.builder(new Gptq(),
+                QuantSpec.builder().bits(4).groupSize(128).asymmetric().build()));
+        Path out = dir.resolve("gptq-q4_k.gguf");
+        List<GgufExport.Entry> entries = GgufExport.write(r.model(), out, GgufDecoders.exportOptions(src, GgmlType.Q4_K));
+        assertThat(entries.stream().filter(e -> e.conversion() == GgufExport.Conversion.REQUANTIZED))
+                .hasSize(14).allMatch(e -> e.type() == GgmlType.Q4_K);
+        assertLlamaCppAgrees(out, GgufDecoders.load(out), 4); // llama.cpp's Q4_K products round activations to Q8_K
+    }
+
+    @Test
     void awqInputScalesAreRefusedAndNoFileIsWritten() throws IOException {
         Path src = source();
         PtqResult<QuantizableModel> r = quantize(src, PtqPipeline.builder(new Awq(),
