@@ -3,6 +3,7 @@ package org.quant4j.model.llm;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -10,6 +11,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.quant4j.core.io.gguf.GgmlType;
 import org.quant4j.core.io.gguf.GgufExport;
+import org.quant4j.core.io.gguf.QuantMix;
 import org.quant4j.core.io.gguf.GgufFile;
 import org.quant4j.core.io.gguf.GgufReader;
 import org.quant4j.core.io.gguf.GgufTensorInfo;
@@ -61,6 +63,17 @@ public final class GgufDecoders {
         config(gguf); // a decoder this reader supports
         GgufExport.Options o = GgufExport.Options.defaults().model(gguf.metadata(), target -> target + ".weight");
         return requantize == null ? o : o.requantize(requantize);
+    }
+
+    /**
+     * As {@link #exportOptions(Path, GgmlType)}, with every tensor typed as {@code llama-quantize} types it for
+     * {@code mix} ({@link QuantMix}: e.g. Q4_K_M's Q6_K attn_v / ffn_down in the layers it favours and Q6_K output).
+     */
+    public static GgufExport.Options exportOptions(Path source, QuantMix mix) throws IOException {
+        GgufFile gguf = GgufReader.read(source);
+        LlamaConfig c = config(gguf);
+        return GgufExport.Options.defaults().model(gguf.metadata(), target -> target + ".weight")
+                .tensorTypes(mix.assign(List.copyOf(gguf.tensors().values()), c.layers(), c.groupSize()), mix.fileType());
     }
 
     static LlamaConfig config(GgufFile gguf) {

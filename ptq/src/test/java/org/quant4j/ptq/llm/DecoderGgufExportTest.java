@@ -19,6 +19,7 @@ import org.quant4j.core.QuantSpec;
 import org.quant4j.core.QuantizedModel;
 import org.quant4j.core.io.gguf.GgmlType;
 import org.quant4j.core.io.gguf.GgufExport;
+import org.quant4j.core.io.gguf.QuantMix;
 import org.quant4j.model.QuantizableModel;
 import org.quant4j.model.llm.GgufDecoders;
 import org.quant4j.model.llm.LlamaConfig;
@@ -69,7 +70,7 @@ class DecoderGgufExportTest {
         QuantSpec q8 = QuantSpec.builder().bits(8).groupSize(32).scaleEncoding(NumberEncoding.FP16).build();
         PtqResult<QuantizableModel> r = quantize(src, PtqPipeline.builder(new Rtn(), q8));
         Path out = dir.resolve("rtn-q8_0.gguf");
-        List<GgufExport.Entry> entries = GgufExport.write(r.model(), out, GgufDecoders.exportOptions(src, null));
+        List<GgufExport.Entry> entries = GgufExport.write(r.model(), out, GgufDecoders.exportOptions(src, (GgmlType) null));
         assertThat(entries.stream().filter(e -> e.conversion() != GgufExport.Conversion.FLOAT))
                 .hasSize(14).allMatch(e -> e.conversion() == GgufExport.Conversion.EXACT && e.type() == GgmlType.Q8_0);
         LlamaDecoder exported = GgufDecoders.load(out);
@@ -100,6 +101,29 @@ class DecoderGgufExportTest {
         assertThat(entries.stream().filter(e -> e.conversion() == GgufExport.Conversion.REQUANTIZED))
                 .hasSize(14).allMatch(e -> e.type() == GgmlType.Q4_K);
         assertLlamaCppAgrees(out, GgufDecoders.load(out), 4); // llama.cpp's Q4_K products round activations to Q8_K
+    }
+
+    @Test
+    void aQ4KMMixTypesTensorsAsLlamaQuantizeAndLlamaCppRunsIt() throws IOException {
+        Path src = dir.resolve("deep.gguf");
+        SyntheticDecoders.write(src, new LlamaConfig("llama", 1, 256, 8, 4, 2, 512, 1e-5f, 10_000f, 1f,
+                LlamaConfig.RopeStyle.NORMAL, 256), false, false, 5);
+        PtqResult<QuantizableModel> r = quantize(src, PtqPipeline.builder(new Rtn(),
+                QuantSpec.builder().bits(4).groupSize(128).asymmetric().build()));
+        Path out = dir.resolve("q4_k_m.gguf");
+        GgufExport.write(r.model(), out, GgufDecoders.exportOptions(src, QuantMix.Q4_K_M));
+        org.quant4j.core.io.gguf.GgufFile written = org.quant4j.core.io.gguf.GgufReader.read(out);
+        for (int l = 0; l < 8; l++) {
+            GgmlType more = l == 0 || l == 3 || l == 6 || l == 7 ? GgmlType.Q6_K : GgmlType.Q4_K; // use_more_bits(l, 8)
+            assertThat(written.tensor("blk." + l + ".attn_v.weight").type()).as("attn_v " + l).isEqualTo(more);
+            assertThat(written.tensor("blk." + l + ".ffn_down.weight").type()).as("ffn_down " + l).isEqualTo(more);
+            assertThat(written.tensor("blk." + l + ".attn_q.weight").type()).isEqualTo(GgmlType.Q4_K);
+            assertThat(written.tensor("blk." + l + ".attn_norm.weight").type()).isEqualTo(GgmlType.F32);
+        }
+        assertThat(written.tensor("output.weight").type()).isEqualTo(GgmlType.Q6_K);
+        assertThat(written.tensor("token_embd.weight").type()).isEqualTo(GgmlType.Q4_K);
+        assertThat(written.metadata().get("general.file_type").asLong()).isEqualTo(15);
+        assertLlamaCppAgrees(out, GgufDecoders.load(out), 2);
     }
 
     @Test

@@ -56,9 +56,12 @@ public final class GgufExport {
         private final int alignment;
         private final Map<String, GgufValue> modelMetadata;
         private final UnaryOperator<String> weightName;
+        private final Map<String, GgmlType> tensorTypes;
+        private final int fileType;
 
         private Options(GgmlType requantize, GgmlType floatType, String architecture, String name, int alignment,
-                        Map<String, GgufValue> modelMetadata, UnaryOperator<String> weightName) {
+                        Map<String, GgufValue> modelMetadata, UnaryOperator<String> weightName,
+                        Map<String, GgmlType> tensorTypes, int fileType) {
             this.requantize = requantize;
             this.floatType = floatType;
             this.architecture = architecture;
@@ -66,10 +69,28 @@ public final class GgufExport {
             this.alignment = alignment;
             this.modelMetadata = modelMetadata;
             this.weightName = weightName;
+            this.tensorTypes = tensorTypes;
+            this.fileType = fileType;
+        }
+
+        private Options(GgmlType requantize, GgmlType floatType, String architecture, String name, int alignment,
+                        Map<String, GgufValue> modelMetadata, UnaryOperator<String> weightName) {
+            this(requantize, floatType, architecture, name, alignment, modelMetadata, weightName, Map.of(), -1);
         }
 
         private Options(GgmlType requantize, GgmlType floatType, String architecture, String name, int alignment) {
             this(requantize, floatType, architecture, name, alignment, Map.of(), UnaryOperator.identity());
+        }
+
+        /**
+         * The ggml type of each named tensor (GGUF names), e.g. a {@link QuantMix}'s choice: a quantized tensor whose
+         * exact conversion is that type keeps it, any other is re-quantized to it, fp32 tensors are written in it;
+         * tensors not named follow the other options. {@code fileType} is written as {@code general.file_type}.
+         */
+        public Options tensorTypes(Map<String, GgmlType> types, int fileType) {
+            types.values().forEach(Options::codecType);
+            return new Options(requantize, floatType, architecture, name, alignment, modelMetadata, weightName,
+                    Map.copyOf(types), fileType);
         }
 
         /** Exact conversions only (others refused), fp32 tensors as F32, architecture "quant4j", alignment 32. */
@@ -93,7 +114,7 @@ public final class GgufExport {
             String a = arch == null ? architecture : arch.asString();
             String n = m.containsKey("general.name") ? m.get("general.name").asString() : name;
             return new Options(requantize, floatType, a, n, alignment, Map.copyOf(m),
-                    Objects.requireNonNull(weightName, "weightName"));
+                    Objects.requireNonNull(weightName, "weightName"), tensorTypes, fileType);
         }
 
         /**
@@ -102,27 +123,27 @@ public final class GgufExport {
          * or F32, which keeps the dequantized floats exactly).
          */
         public Options requantize(GgmlType type) {
-            return new Options(codecType(type), floatType, architecture, name, alignment, modelMetadata, weightName);
+            return new Options(codecType(type), floatType, architecture, name, alignment, modelMetadata, weightName, tensorTypes, fileType);
         }
 
         /** The type of the fp32 tensors (biases, norms): F32 (exact, the default) or another codec type. */
         public Options floatTensors(GgmlType type) {
-            return new Options(requantize, codecType(type), architecture, name, alignment, modelMetadata, weightName);
+            return new Options(requantize, codecType(type), architecture, name, alignment, modelMetadata, weightName, tensorTypes, fileType);
         }
 
         public Options architecture(String architecture) {
             return new Options(requantize, floatType, Objects.requireNonNull(architecture, "architecture"), name,
-                    alignment, modelMetadata, weightName);
+                    alignment, modelMetadata, weightName, tensorTypes, fileType);
         }
 
         /** {@code general.name}; the model's source name by default. */
         public Options name(String name) {
             return new Options(requantize, floatType, architecture, Objects.requireNonNull(name, "name"), alignment,
-                    modelMetadata, weightName);
+                    modelMetadata, weightName, tensorTypes, fileType);
         }
 
         public Options alignment(int alignment) {
-            return new Options(requantize, floatType, architecture, name, alignment, modelMetadata, weightName);
+            return new Options(requantize, floatType, architecture, name, alignment, modelMetadata, weightName, tensorTypes, fileType);
         }
 
         public GgmlType requantizeType() { return requantize; }
@@ -146,7 +167,11 @@ public final class GgufExport {
             QuantizedTensor t = e.getValue();
             long[] dims = ggmlDims(name, t.shape());
             ExactGgmlConversion.Result exact = ExactGgmlConversion.convert(t);
-            if (exact.type() != null) {
+            GgmlType wanted = options.tensorTypes.get(name);
+            if (wanted != null && wanted != exact.type()) {
+                add(entries, writer, name, dims, wanted, quantize(wanted, t.dequantizeToArray(), name, dims),
+                        Conversion.REQUANTIZED, t.spec().toJson());
+            } else if (exact.type() != null) {
                 add(entries, writer, name, dims, exact.type(), exact.data(), Conversion.EXACT, t.spec().toJson());
             } else {
                 GgmlType type = requantizeType(options, name, t.spec().shortName(), t.shape(), exact.reason(),
@@ -160,7 +185,8 @@ public final class GgufExport {
             String name = options.weightName.apply(e.getKey());
             ClaqTensor t = e.getValue();
             long[] dims = ggmlDims(name, t.shape());
-            GgmlType type = requantizeType(options, name, "claq", t.shape(),
+            GgmlType type = options.tensorTypes.containsKey(name) ? options.tensorTypes.get(name)
+                    : requantizeType(options, name, "claq", t.shape(),
                     "CLAQ's per-column codebooks have no ggml block type", nearest(t.averageCodeBits(), true, dims));
             add(entries, writer, name, dims, type, quantize(type, t.dequantizeToArray(), name, dims),
                     Conversion.REQUANTIZED, "claq");
@@ -172,8 +198,9 @@ public final class GgufExport {
                         + "file; quantize with scales that fold into the previous op, or without AWQ");
             }
             long[] dims = ggmlDims(name, e.getValue().shape());
-            add(entries, writer, name, dims, options.floatType,
-                    quantize(options.floatType, e.getValue().data(), name, dims), Conversion.FLOAT, "fp32");
+            GgmlType type = options.tensorTypes.getOrDefault(name, options.floatType);
+            add(entries, writer, name, dims, type, quantize(type, e.getValue().data(), name, dims), Conversion.FLOAT,
+                    "fp32");
         }
 
         options.modelMetadata.forEach((k, v) -> {
@@ -191,7 +218,9 @@ public final class GgufExport {
             if (en.conversion() != Conversion.FLOAT) weightTypes.add(en.type());
             blockTypes |= en.type().blockSize() > 1;
         }
-        if (weightTypes.size() == 1 && weightTypes.iterator().next().llamaFileType() >= 0) {
+        if (options.fileType >= 0) {
+            writer.put("general.file_type", GgufValue.uint32(options.fileType));
+        } else if (weightTypes.size() == 1 && weightTypes.iterator().next().llamaFileType() >= 0) {
             writer.put("general.file_type", GgufValue.uint32(weightTypes.iterator().next().llamaFileType()));
         }
         if (blockTypes) {
