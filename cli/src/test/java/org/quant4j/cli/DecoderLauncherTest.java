@@ -74,6 +74,17 @@ class DecoderLauncherTest {
         assertThat(gen.code()).as(gen.err()).isZero();
         assertThat(gen.out().strip()).matches("(\\s*w\\d+)+.*");
 
+        Path exported = dir.resolve("tiny-q4_k_m.gguf");
+        Launcher.Result export = Launcher.run(dir, "2g", "export", "--in", q.toString(), "--model", gguf.toString(),
+                "--mix", "q4_k_m", "--out", exported.toString());
+        assertThat(export.code()).as(export.err()).isZero();
+        assertThat(export.out()).contains("wrote " + exported, "llama.cpp runs it");
+        assertThat(org.quant4j.core.io.gguf.GgufReader.read(exported).tensor("output.weight").type())
+                .isEqualTo(org.quant4j.core.io.gguf.GgmlType.Q6_K);
+        Launcher.Result fromExport = Launcher.run(dir, "2g", "generate", "--model", exported.toString(), "--prompt",
+                "w12 w7", "--tokens", "4");
+        assertThat(fromExport.code()).as(fromExport.err()).isZero();
+
         Launcher.Result noText = Launcher.run(dir, "1g", "eval", "--model", gguf.toString());
         assertThat(noText.code()).isEqualTo(Main.USAGE);
         assertThat(noText.err()).contains("--text FILE");
