@@ -1,0 +1,101 @@
+package org.quant4j.model.onnx;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import onnx.Onnx;
+import org.quant4j.core.QuantizedTensor;
+
+/**
+ * Rewrites {@code Y = MatMul(A, B)} with an fp32 weight initializer {@code B [in, out]} so that it runs on the
+ * quantized weight as stored ({@code [out, in]}, a {@link QuantizedTensor}):
+ * <ul>
+ *   <li>INT in groups → one {@code com.microsoft.MatMulNBits} ({@link MatMulNBitsWeight});</li>
+ *   <li>INT per channel or per tensor → {@code com.microsoft.DequantizeLinear} → the original MatMul
+ *       ({@link DequantizeLinearWeight});</li>
+ *   <li>anything else (NF4, FP8, FP4, ternary) is refused naming the tensor: ONNX Runtime has no kernel for it.</li>
+ * </ul>
+ * An AWQ input scale {@code s} (the stored weight is {@code W·diag(s)}, so the layer computes
+ * {@code (A / s) · dequantize(B)ᵀ}) becomes a {@code Div} of A by {@code s} before the product. Nodes after the
+ * MatMul (the bias Add) are left as they are.
+ */
+public final class QuantizedMatMul {
+    /** How a weight was written. */
+    public enum Encoding { MATMUL_NBITS, DEQUANTIZE_LINEAR }
+
+    private QuantizedMatMul() {
+    }
+
+    /**
+     * Checks that ONNX Runtime can run {@code q} and says how it will be written, without touching a graph.
+     *
+     * @throws OnnxExportException naming the tensor when it cannot
+     */
+    public static Encoding plan(String name, QuantizedTensor q) {
+        if (MatMulNBitsWeight.isGroupWise(q.spec())) {
+            MatMulNBitsWeight.of(name, q);
+            return Encoding.MATMUL_NBITS;
+        }
+        if (DequantizeLinearWeight.isPerChannelOrTensor(q.spec())) {
+            DequantizeLinearWeight.of(name, q);
+            return Encoding.DEQUANTIZE_LINEAR;
+        }
+        throw new OnnxExportException("tensor '" + name + "' (" + q.spec() + "): ONNX Runtime has no kernel for "
+                + q.spec().format() + " weights (MatMulNBits takes INT groups, DequantizeLinear INT per channel or "
+                + "per tensor)");
+    }
+
+    /**
+     * Rewrites the MatMul that reads the initializer {@code weight} as its B.
+     *
+     * @param name          the tensor's name, prefix of the new initializers and nodes
+     * @param inputScale    AWQ's per-input-channel scale {@code [in]}, or null
+     * @param accuracyLevel MatMulNBits' {@code accuracy_level} (see {@link MatMulNBitsWeight})
+     * @throws OnnxExportException naming the tensor when the graph or the spec does not fit
+     */
+    public static Encoding rewrite(OnnxGraphEditor g, String weight, String name, QuantizedTensor q, float[] inputScale,
+                                   int accuracyLevel) {
+        Encoding encoding = plan(name, q);
+        Onnx.NodeProto matMul = g.soleConsumer(weight, "MatMul", 1);
+        long[] dims = g.initializer(weight).getDimsList().stream().mapToLong(Long::longValue).toArray();
+        long[] expected = {q.cols(), q.rows()};
+        if (!Arrays.equals(dims, expected)) {
+            throw new OnnxExportException(g.source() + ": MatMul weight '" + weight + "' is " + Arrays.toString(dims)
+                    + " but tensor '" + name + "' " + Arrays.toString(q.shape()) + " needs " + Arrays.toString(expected)
+                    + " [in, out]");
+        }
+        List<Onnx.NodeProto> nodes = new ArrayList<>();
+        List<Onnx.TensorProto> tensors = new ArrayList<>();
+        String a = matMul.getInput(0);
+        if (inputScale != null) {
+            if (inputScale.length != q.cols()) {
+                throw new OnnxExportException("input scale of '" + name + "' has " + inputScale.length
+                        + " values, the weight " + q.cols() + " inputs");
+            }
+            String scale = g.freshName(name + "_input_scale");
+            String scaled = g.freshName(name + "_scaled_input");
+            tensors.add(OnnxTensors.floats(scale, new long[]{inputScale.length}, inputScale));
+            nodes.add(Onnx.NodeProto.newBuilder().setName(g.freshName(name + "_Div")).setOpType("Div")
+                    .addInput(a).addInput(scale).addOutput(scaled).build());
+            a = scaled;
+        }
+        String prefix = g.freshName(name);
+        if (encoding == Encoding.MATMUL_NBITS) {
+            MatMulNBitsWeight w = MatMulNBitsWeight.of(name, q);
+            tensors.addAll(w.initializers(prefix));
+            nodes.add(w.node(g.freshName(name + "_MatMulNBits"), a, matMul.getOutput(0), prefix, accuracyLevel));
+            g.requireOpset(MatMulNBitsWeight.DOMAIN, 1);
+        } else {
+            DequantizeLinearWeight w = DequantizeLinearWeight.of(name, q);
+            tensors.addAll(w.initializers(prefix));
+            String dequantized = g.freshName(prefix + "_dequantized");
+            nodes.add(w.node(g.freshName(name + "_DequantizeLinear"), prefix, dequantized));
+            nodes.add(matMul.toBuilder().setInput(0, a).setInput(1, dequantized).build());
+            g.requireOpset(DequantizeLinearWeight.DOMAIN, 1);
+        }
+        g.add(tensors);
+        g.replace(matMul, nodes);
+        g.removeIfUnused(weight);
+        return encoding;
+    }
+}

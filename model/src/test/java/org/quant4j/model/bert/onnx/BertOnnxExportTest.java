@@ -1,0 +1,208 @@
+package org.quant4j.model.bert.onnx;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.function.Function;
+import onnx.Onnx;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.quant4j.core.BitPacker;
+import org.quant4j.core.ClaqTensor;
+import org.quant4j.core.EncodedArray;
+import org.quant4j.core.FloatTensor;
+import org.quant4j.core.Granularity;
+import org.quant4j.core.NumberEncoding;
+import org.quant4j.core.QuantSpec;
+import org.quant4j.core.QuantizedModel;
+import org.quant4j.core.QuantizedTensor;
+import org.quant4j.core.Quantizer;
+import org.quant4j.model.bert.BertEncoder;
+import org.quant4j.model.bert.BertQuantizedWeights;
+import org.quant4j.model.bert.LinearTarget;
+import org.quant4j.model.bert.MiniLm;
+import org.quant4j.model.bert.SentenceEncoder;
+import org.quant4j.model.onnx.OnnxExportException;
+import org.quant4j.model.onnx.OnnxGraphEditor;
+
+/**
+ * all-MiniLM-L6-v2 quantized with round-to-nearest (core's Quantizer on the real weights: no calibration needed),
+ * exported as ONNX and run by ONNX Runtime: its last_hidden_state matches our forward of the dequantized model within
+ * the export check's 1e-4 for 4-bit groups (MatMulNBits, asymmetric and symmetric), act-order groups (g_idx), AWQ
+ * input scales and int8 per channel (DequantizeLinear), with quantized word embeddings; CLAQ and specs ONNX Runtime
+ * cannot run are refused naming the tensor, and no file is written.
+ */
+class BertOnnxExportTest {
+    private static final QuantSpec INT4_G128_ASYM = QuantSpec.integer(4, false, Granularity.perGroup(128));
+    private static final QuantSpec INT4_G128_SYM = QuantSpec.integer(4, true, Granularity.perGroup(128));
+    private static final QuantSpec INT8_CHANNEL = QuantSpec.integer(8, true, Granularity.perChannel());
+    private static final QuantSpec INT8_CHANNEL_ASYM = QuantSpec.integer(8, false, Granularity.perChannel());
+
+    private static SentenceEncoder minilm;
+    private static int fp32Bytes;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void load() {
+        minilm = MiniLm.load().sentenceEncoder();
+        fp32Bytes = minilm.onnxFile().length;
+    }
+
+    @Test
+    void int4GroupsRunAsMatMulNBitsAndMatchOurDequantizedForward() throws Exception {
+        Path out = dir.resolve("int4.onnx");
+        BertOnnxExport.Exported asym = BertOnnxExport.write(minilm, rtn(t -> INT4_G128_ASYM), out,
+                BertOnnxExport.Options.defaults());
+        assertThat(asym.matMulNBits()).isEqualTo(36);
+        assertThat(asym.check().hiddenMaxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(asym.check().embeddingMaxAbsDiff()).isLessThanOrEqualTo(1e-5);
+        assertThat(Files.size(out)).isEqualTo(asym.onnx().length).isLessThan(fp32Bytes * 2L / 3);
+        Onnx.ModelProto m = OnnxGraphEditor.parse(Files.readAllBytes(out), "int4.onnx");
+        assertThat(m.getGraph().getNodeList()).filteredOn(n -> n.getOpType().equals("MatMulNBits")).hasSize(36)
+                .allMatch(n -> n.getDomain().equals("com.microsoft"));
+        assertThat(m.getGraph().getNodeList()).filteredOn(n -> n.getOpType().equals("MatMul")).hasSize(12); // attention
+
+        BertOnnxExport.Exported sym = BertOnnxExport.export(minilm, rtn(t -> INT4_G128_SYM),
+                BertOnnxExport.Options.defaults().withEmbeddings(BertOnnxExport.embeddingSpec("int4")));
+        System.out.println("int4 g128 sym + int4 embeddings: " + sym + "; " + sym.check());
+        System.out.println("int4 g128 asym: " + asym + "; " + asym.check());
+        assertThat(sym.matMulNBits()).isEqualTo(36);
+        assertThat(sym.check().hiddenMaxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(sym.onnx().length).isLessThan(15_000_000);
+    }
+
+    @Test
+    void int8PerChannelRunsAsDequantizeLinearWithInt8Embeddings() {
+        // asymmetric on the FFN, symmetric elsewhere: both DequantizeLinear forms
+        BertOnnxExport.Exported e = BertOnnxExport.export(minilm,
+                rtn(t -> t.name().contains("dense") ? INT8_CHANNEL_ASYM : INT8_CHANNEL),
+                BertOnnxExport.Options.defaults().withEmbeddings(BertOnnxExport.embeddingSpec("int8-tensor")));
+        System.out.println("int8 per channel + int8 embeddings: " + e + "; " + e.check());
+        assertThat(e.dequantizeLinear()).isEqualTo(36);
+        assertThat(e.check().hiddenMaxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(e.onnx().length).isLessThan(22_972_370); // ONNX Runtime's own int8 model
+    }
+
+    @Test
+    void actOrderGroupsAndAwqInputScalesMatch() {
+        BertEncoder e = minilm.encoder();
+        QuantizedModel.Builder b = floats(QuantizedModel.builder());
+        Random random = new Random(17);
+        int scaled = 0;
+        for (LinearTarget t : e.targets()) {
+            INDArray w = e.weight(t.name());
+            if (t.layer() % 2 == 1) { // AWQ: W·diag(s) stored, s kept as <target>/input_scale
+                float[] s = new float[t.inFeatures()];
+                for (int i = 0; i < s.length; i++) {
+                    s[i] = 0.5f + random.nextFloat();
+                }
+                b.addQuantized(t.name(), Quantizer.quantize(t.name(), w.mulRowVector(Nd4j.create(s)), INT4_G128_ASYM));
+                b.addFloat(t.name() + BertQuantizedWeights.INPUT_SCALE_SUFFIX, new FloatTensor(new long[]{s.length}, s));
+                scaled++;
+            } else {
+                b.addQuantized(t.name(), actOrder(t.name(), w, t.layer() == 0 ? INT4_G128_SYM : INT4_G128_ASYM, random));
+            }
+        }
+        BertOnnxExport.Exported x = BertOnnxExport.export(minilm, b.build(), BertOnnxExport.Options.defaults());
+        assertThat(x.inputScales()).isEqualTo(scaled).isEqualTo(18);
+        assertThat(x.matMulNBits()).isEqualTo(36);
+        assertThat(x.check().hiddenMaxAbsDiff()).isLessThanOrEqualTo(1e-4);
+    }
+
+    @Test
+    void claqAndSpecsOnnxRuntimeCannotRunAreRefusedWithoutAFile() {
+        Path out = dir.resolve("refused.onnx");
+        String claqTarget = "encoder.layer.3.output.dense";
+        QuantizedModel claq = QuantizedModel.builder().addClaq(claqTarget, tinyClaq()).build();
+        assertThatThrownBy(() -> BertOnnxExport.write(minilm, claq, out, BertOnnxExport.Options.defaults()))
+                .isInstanceOf(OnnxExportException.class)
+                .hasMessageContaining("'" + claqTarget + "' is CLAQ").hasMessageContaining("no kernel");
+
+        QuantSpec int3 = QuantSpec.integer(3, false, Granularity.perGroup(128));
+        assertThatThrownBy(() -> BertOnnxExport.write(minilm, rtn(t -> t.layer() == 2 ? int3 : INT4_G128_ASYM), out,
+                BertOnnxExport.Options.defaults()))
+                .isInstanceOf(OnnxExportException.class)
+                .hasMessageContaining("'encoder.layer.2.attention.self.query'").hasMessageContaining("4- and 8-bit");
+        QuantSpec g96 = QuantSpec.integer(4, false, Granularity.perGroup(96));
+        assertThatThrownBy(() -> BertOnnxExport.write(minilm, rtn(t -> g96), out, BertOnnxExport.Options.defaults()))
+                .isInstanceOf(OnnxExportException.class).hasMessageContaining("power of two >= 16, not 96");
+        assertThatThrownBy(() -> BertOnnxExport.write(minilm, rtn(t -> QuantSpec.nf4(false)), out,
+                BertOnnxExport.Options.defaults()))
+                .isInstanceOf(OnnxExportException.class).hasMessageContaining("no kernel for NF4");
+        assertThat(out).doesNotExist();
+        assertThat(dir).isEmptyDirectory(); // no temporary file left either
+    }
+
+    /** Every target round-to-nearest with {@code spec(target)}, every other parameter fp32. */
+    private static QuantizedModel rtn(Function<LinearTarget, QuantSpec> spec) {
+        BertEncoder e = minilm.encoder();
+        QuantizedModel.Builder b = floats(QuantizedModel.builder().sourceModel(MiniLm.NAME));
+        for (LinearTarget t : e.targets()) {
+            b.addQuantized(t.name(), Quantizer.quantize(t.name(), e.weight(t.name()), spec.apply(t)));
+        }
+        return b.build();
+    }
+
+    private static QuantizedModel.Builder floats(QuantizedModel.Builder b) {
+        BertEncoder e = minilm.encoder();
+        for (String p : e.parameterNames()) {
+            if (e.targets().stream().noneMatch(t -> t.weightName().equals(p))) {
+                INDArray v = e.parameter(p);
+                b.addFloat(p, new FloatTensor(v.shape(), v.dup('c').data().asFloat()));
+            }
+        }
+        return b;
+    }
+
+    /**
+     * A GPTQ act-order layout (not the GPTQ algorithm, which lives in ptq): groups of 128 formed over a random
+     * column order, so each column's group is given by the group index, not by its position.
+     */
+    private static QuantizedTensor actOrder(String name, INDArray w, QuantSpec spec, Random random) {
+        int rows = w.rows();
+        int cols = w.columns();
+        int[] perm = new int[cols];
+        for (int i = 0; i < cols; i++) {
+            perm[i] = i;
+        }
+        for (int i = cols - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int tmp = perm[i];
+            perm[i] = perm[j];
+            perm[j] = tmp;
+        }
+        INDArray permuted = Nd4j.create(w.dataType(), rows, cols);
+        for (int j = 0; j < cols; j++) {
+            permuted.putColumn(j, w.getColumn(perm[j]));
+        }
+        QuantizedTensor p = Quantizer.quantize(name, permuted, spec);
+        byte[] codes = new byte[rows * cols];
+        BitPacker.unpack(p.codes(), codes.length, spec.bits(), codes);
+        byte[] original = new byte[codes.length];
+        int[] groupIndex = new int[cols];
+        for (int j = 0; j < cols; j++) {
+            groupIndex[perm[j]] = j / spec.granularity().groupSize();
+            for (int r = 0; r < rows; r++) {
+                original[r * cols + perm[j]] = codes[r * cols + j];
+            }
+        }
+        return new QuantizedTensor(spec, p.shape(), BitPacker.pack(original, original.length, spec.bits()), p.scales(),
+                p.zeros(), 1f, groupIndex);
+    }
+
+    /** A valid 4×1 CLAQ tensor: two-bit codes over four FP16 levels, no outliers. */
+    private static ClaqTensor tinyClaq() {
+        return new ClaqTensor(new long[]{4, 1}, new byte[]{2},
+                EncodedArray.encode(NumberEncoding.FP16, 16, new float[]{0f, 0.25f, 0.5f, 1f}),
+                new byte[(int) ClaqTensor.columnCodeBytes(4, 2)], new int[]{0, 0}, new int[0],
+                EncodedArray.encode(NumberEncoding.FP16, 16, new float[0]));
+    }
+}
