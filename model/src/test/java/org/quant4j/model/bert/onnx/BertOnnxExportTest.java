@@ -2,6 +2,8 @@ package org.quant4j.model.bert.onnx;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
+import static org.assertj.core.api.Assertions.within;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +29,7 @@ import org.quant4j.model.bert.BertEncoder;
 import org.quant4j.model.bert.BertQuantizedWeights;
 import org.quant4j.model.bert.LinearTarget;
 import org.quant4j.model.bert.MiniLm;
+import org.quant4j.model.bert.OnnxQuantizedWeights;
 import org.quant4j.model.bert.SentenceEncoder;
 import org.quant4j.model.onnx.OnnxExportException;
 import org.quant4j.model.onnx.OnnxGraphEditor;
@@ -77,6 +80,12 @@ class BertOnnxExportTest {
         assertThat(sym.matMulNBits()).isEqualTo(36);
         assertThat(sym.check().hiddenMaxAbsDiff()).isLessThanOrEqualTo(1e-4);
         assertThat(sym.onnx().length).isLessThan(15_000_000);
+        OnnxQuantizedWeights census = OnnxQuantizedWeights.count(sym.onnx(), "int4 sym");
+        assertThat(census.weightOps()).containsEntry("MatMulNBits", 36).containsEntry("GatherBlockQuantized", 2);
+        assertThat(census.matMulBitsPerWeight()).isEqualTo(4 + 32.0 / 128); // fp32 scales, no zero points
+        assertThat(OnnxQuantizedWeights.count(asym.onnx(), "int4 asym").matMulBitsPerWeight())
+                .isCloseTo(4.25 + 8448 * 8.0 / 1_769_472, within(1e-9)); // per layer 8,448 zero-point bytes (3 blocks
+        // of a 384-wide row take 2 bytes) for 1,769,472 weights
     }
 
     @Test
@@ -89,6 +98,10 @@ class BertOnnxExportTest {
         assertThat(e.dequantizeLinear()).isEqualTo(36);
         assertThat(e.check().hiddenMaxAbsDiff()).isLessThanOrEqualTo(1e-4);
         assertThat(e.onnx().length).isLessThan(22_972_370); // ONNX Runtime's own int8 model
+        OnnxQuantizedWeights census = OnnxQuantizedWeights.count(e.onnx(), "int8");
+        assertThat(census.weightOps()).containsOnly(entry("DequantizeLinear", 36 + 2));
+        assertThat(census.matMulWeights()).isEqualTo(36);
+        assertThat(census.matMulBitsPerWeight()).isBetween(8.0, 8.1);
     }
 
     @Test
