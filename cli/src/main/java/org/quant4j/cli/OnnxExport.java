@@ -14,7 +14,7 @@ import org.quant4j.model.onnx.OnnxExportException;
 
 /**
  * {@code quant4j export --format onnx --model minilm|FILE.onnx [--tokenizer tokenizer.json --pooling MODE] --in m.q4j
- * --out enc.onnx [--quantize-embeddings [int8|int8-tensor|int4]]}: a quantized sentence encoder as an ONNX file that
+ * --out enc.onnx [--quantize-embeddings [int8|int8-tensor|int4|int4-asym]]}: a quantized sentence encoder as an ONNX file that
  * ONNX Runtime runs ({@link BertOnnxExport}), checked by ONNX Runtime against our forward before it is written.
  */
 final class OnnxExport {

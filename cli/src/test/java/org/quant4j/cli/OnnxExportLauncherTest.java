@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.quant4j.model.bert.OnnxQuantizedWeights;
@@ -11,7 +13,7 @@ import org.quant4j.model.bert.OnnxQuantizedWeights;
 /**
  * {@code quant4j export --format onnx} through the real launcher: MiniLM quantized by {@code quant4j ptq} (GPTQ
  * 4-bit g128 with act-order, 8 calibration sentences) exported with MatMulNBits and int4 embeddings, checked by ONNX
- * Runtime; usage errors.
+ * Runtime, then evaluated by {@code quant4j eval --peer}; usage errors.
  */
 class OnnxExportLauncherTest {
     @TempDir
@@ -36,6 +38,19 @@ class OnnxExportLauncherTest {
         double diff = Double.parseDouble(e.out().replaceAll("(?s).*last_hidden_state max abs diff ([0-9.e+-]+).*", "$1"));
         System.out.println("GPTQ act-order int4 g128 + int4 embeddings export: " + e.out());
         assertThat(diff).isLessThanOrEqualTo(1e-4);
+
+        // eval runs the export as a peer beside minilm's ONNX Runtime int8 twin
+        Launcher.Result eval = Launcher.run(dir, "3g", "eval", "--model", "minilm", "--peer", onnx.toString(),
+                "--sentences", "32");
+        assertThat(eval.code()).as(eval.err()).isZero();
+        Matcher row = Pattern.compile("\\| onnx \\| [^|]+ \\| ([0-9.]+) \\| ([0-9,]+) \\| ([0-9.]+) \\|")
+                .matcher(eval.out());
+        assertThat(row.find()).as(eval.out()).isTrue();
+        System.out.println("eval of the export: " + row.group());
+        assertThat(eval.out()).contains("| ort-int8 |");
+        assertThat(Double.parseDouble(row.group(1))).isBetween(4.25, 4.3); // MatMulNBits codes, scales, zero points
+        assertThat(Long.parseLong(row.group(2).replace(",", ""))).isEqualTo(written.length);
+        assertThat(Double.parseDouble(row.group(3))).isBetween(0.95, 0.9999);
     }
 
     @Test
@@ -52,7 +67,7 @@ class OnnxExportLauncherTest {
         Launcher.Result spec = Launcher.run(dir, "1g", "export", "--format", "onnx", "--model", "minilm",
                 "--quantize-embeddings", "int2", "--in", "m.q4j", "--out", out.toString());
         assertThat(spec.code()).isEqualTo(2);
-        assertThat(spec.err()).contains("--quantize-embeddings must be one of [int8, int8-tensor, int4]");
+        assertThat(spec.err()).contains("--quantize-embeddings must be one of [int8, int8-tensor, int4, int4-asym]");
         assertThat(out).doesNotExist();
     }
 }

@@ -18,10 +18,11 @@ import org.quant4j.core.QuantizedTensor;
  *       {@code docs/ContribOperators.md}, {@code com.microsoft.GatherBlockQuantized}) with {@code gather_axis = 0},
  *       {@code quantize_axis = 1}: {@code data} uint8 {@code [rows, width·bits/8]} is our codes as stored (one
  *       little-endian bitstream, first code in the low bits), {@code scales} float {@code [rows, width/block]}.
- *       Symmetric, 4 or 8 bits, blocks a power of two ≥ 16 (the kernel's rules); without a zero-point input the
- *       kernel uses {@code 2^(bits−1)}, the zero point of our symmetric codes. (With explicit 4-bit zero points
- *       ONNX Runtime 1.23.2 read them wrongly when a row has an odd number of blocks — measured — so asymmetric
- *       groups are refused.)</li>
+ *       4 or 8 bits, blocks a power of two ≥ 16 (the kernel's rules). Symmetric tables have no zero-point input: the
+ *       kernel then uses {@code 2^(bits−1)}, the zero point of our symmetric codes; asymmetric ones have uint8 zero
+ *       points packed per row like the data. With 4-bit zero points ONNX Runtime 1.23.2 read them wrongly when a
+ *       row has an odd number of blocks (measured: 3 blocks of 128; 12 blocks of 32 were exact), so that case is
+ *       refused.</li>
  *   <li>INT8 per tensor → {@code Gather} of the int8/uint8 codes, then the standard {@code DequantizeLinear}
  *       (opset 10, per tensor): ONNX Runtime's own dynamic-int8 export stores its tables so.</li>
  * </ul>
@@ -41,9 +42,11 @@ public final class QuantizedTable {
                 && (spec.symmetric() || spec.zeroEncoding() == NumberEncoding.UINT)) {
             return;
         }
-        if (!intFormat || kind != Granularity.Kind.GROUP || !spec.symmetric() || (spec.bits() != 4 && spec.bits() != 8)) {
+        if (!intFormat || kind != Granularity.Kind.GROUP || (spec.bits() != 4 && spec.bits() != 8)
+                || (!spec.symmetric() && spec.zeroEncoding() != NumberEncoding.UINT)) {
             throw new OnnxExportException("table '" + name + "' (" + spec + "): a quantized table is INT8 per tensor "
-                    + "(Gather + DequantizeLinear) or symmetric 4- or 8-bit INT groups (GatherBlockQuantized)");
+                    + "(Gather + DequantizeLinear) or 4- or 8-bit INT groups with integer zero points "
+                    + "(GatherBlockQuantized)");
         }
         int g = spec.granularity().groupSize();
         if (g < 16 || Integer.bitCount(g) != 1) {
@@ -52,9 +55,23 @@ public final class QuantizedTable {
         }
     }
 
+    /** Checks what only the table's width tells: whether 4-bit zero points fill whole bytes per row. */
+    private static void checkWidth(String name, QuantSpec spec, long width) {
+        if (spec.symmetric() || spec.bits() != 4 || spec.granularity().kind() != Granularity.Kind.GROUP) {
+            return;
+        }
+        long blocks = width / spec.granularity().groupSize();
+        if (blocks % 2 != 0) {
+            throw new OnnxExportException("table '" + name + "' (" + spec + "): its rows have " + blocks + " blocks; "
+                    + "ONNX Runtime 1.23's GatherBlockQuantized misreads 4-bit zero points of an odd number of blocks "
+                    + "per row, so use a symmetric spec or blocks that divide the width an even number of times");
+        }
+    }
+
     /** Replaces the Gather that reads the initializer {@code table} as its data by a lookup of {@code q}. */
     public static void rewrite(OnnxGraphEditor g, String table, QuantizedTensor q) {
         check(table, q.spec());
+        checkWidth(table, q.spec(), q.cols());
         Onnx.NodeProto gather = g.soleConsumer(table, "Gather", 0);
         for (Onnx.AttributeProto a : gather.getAttributeList()) {
             if (a.getName().equals("axis") && a.getI() != 0) {
@@ -75,19 +92,35 @@ public final class QuantizedTable {
         int width = Math.toIntExact(q.cols());
         int bits = q.spec().bits();
         int block = q.spec().granularity().groupSize();
-        g.add(List.of(
+        int blocks = width / block;
+        List<Onnx.TensorProto> tensors = new ArrayList<>(List.of(
                 OnnxTensors.bytes(prefix, OnnxTensors.UINT8, new long[]{rows, (long) width * bits / 8}, q.codes()),
-                OnnxTensors.floats(prefix + "_scales", new long[]{rows, width / block}, q.scales().values())));
+                OnnxTensors.floats(prefix + "_scales", new long[]{rows, blocks}, q.scales().values())));
+        Onnx.NodeProto.Builder node = Onnx.NodeProto.newBuilder()
+                .setName(g.freshName(gather.getName() + "_quantized")).setOpType("GatherBlockQuantized").setDomain(DOMAIN)
+                .addInput(prefix).addInput(gather.getInput(1)).addInput(prefix + "_scales");
+        if (!q.spec().symmetric()) {
+            // uint8 zero points packed per row like the data (4 bits: two per byte, first in the low bits)
+            tensors.add(OnnxTensors.bytes(prefix + "_zero_points", OnnxTensors.UINT8,
+                    new long[]{rows, (long) blocks * bits / 8}, integerCodes(q.zeros().values(), bits)));
+            node.addInput(prefix + "_zero_points");
+        }
+        g.add(tensors);
         g.requireOpset(DOMAIN, 1);
-        return List.of(Onnx.NodeProto.newBuilder().setName(g.freshName(gather.getName() + "_quantized"))
-                .setOpType("GatherBlockQuantized").setDomain(DOMAIN)
-                .addInput(prefix).addInput(gather.getInput(1)).addInput(prefix + "_scales")
-                .addOutput(gather.getOutput(0))
+        return List.of(node.addOutput(gather.getOutput(0))
                 .addAttribute(OnnxTensors.intAttribute("gather_axis", 0))
                 .addAttribute(OnnxTensors.intAttribute("quantize_axis", 1))
                 .addAttribute(OnnxTensors.intAttribute("block_size", block))
                 .addAttribute(OnnxTensors.intAttribute("bits", bits))
                 .build());
+    }
+
+    private static byte[] integerCodes(float[] values, int bits) {
+        byte[] codes = new byte[values.length];
+        for (int i = 0; i < codes.length; i++) {
+            codes[i] = (byte) (int) values[i];
+        }
+        return BitPacker.pack(codes, codes.length, bits);
     }
 
     private static List<Onnx.NodeProto> perTensor(OnnxGraphEditor g, Onnx.NodeProto gather, String prefix,
@@ -105,7 +138,7 @@ public final class QuantizedTable {
         tensors.add(OnnxTensors.floats(prefix + "_scale", new long[0], q.scales().values()));
         if (!symmetric) {
             tensors.add(OnnxTensors.bytes(prefix + "_zero_point", OnnxTensors.UINT8, new long[0],
-                    new byte[]{(byte) (int) q.zeros().values()[0]}));
+                    integerCodes(q.zeros().values(), 8)));
         }
         g.add(tensors);
         String gathered = g.freshName(prefix + "_gathered");

@@ -95,12 +95,12 @@ public final class BertOnnxExport {
     }
 
     /** The names {@link #embeddingSpec(String)} takes. */
-    public static final List<String> EMBEDDING_SPECS = List.of("int8", "int8-tensor", "int4");
+    public static final List<String> EMBEDDING_SPECS = List.of("int8", "int8-tensor", "int4", "int4-asym");
 
     /**
      * The embedding specs by name, all with FP32 scales (ONNX stores float scales anyway): {@code int8} symmetric
      * in blocks of 128, {@code int8-tensor} asymmetric with one scale and zero point per table (as ONNX Runtime's
-     * own int8 export), {@code int4} symmetric in blocks of 32.
+     * own int8 export), {@code int4} symmetric and {@code int4-asym} asymmetric in blocks of 32.
      *
      * @throws OnnxExportException for another name
      */
@@ -110,6 +110,7 @@ public final class BertOnnxExport {
             case "int8" -> b.bits(8).groupSize(128).build();
             case "int8-tensor" -> b.bits(8).asymmetric().perTensor().build();
             case "int4" -> b.bits(4).groupSize(32).build();
+            case "int4-asym" -> b.bits(4).asymmetric().groupSize(32).build();
             default -> throw new OnnxExportException("embedding spec '" + name + "': expected one of " + EMBEDDING_SPECS);
         };
     }
