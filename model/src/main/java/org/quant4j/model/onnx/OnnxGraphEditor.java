@@ -75,6 +75,11 @@ public final class OnnxGraphEditor {
         return t;
     }
 
+    /** The dimensions of the initializer called {@code name}. */
+    public long[] dims(String name) {
+        return initializer(name).getDimsList().stream().mapToLong(Long::longValue).toArray();
+    }
+
     /** The single node reading {@code tensor} as input {@code index}, of type {@code op}. */
     public Onnx.NodeProto soleConsumer(String tensor, String op, int index) {
         List<Onnx.NodeProto> readers = consumers(tensor);
@@ -128,8 +133,7 @@ public final class OnnxGraphEditor {
             throw new OnnxExportException(source + ": initializer '" + name + "' is ONNX type " + old.getDataType()
                     + " with " + n + " elements; cannot hold " + values.length + " floats");
         }
-        long[] dims = old.getDimsList().stream().mapToLong(Long::longValue).toArray();
-        initializers.put(name, OnnxTensors.floats(name, dims, values));
+        initializers.put(name, OnnxTensors.floats(name, dims(name), values));
     }
 
     /** A tensor or node name not yet used in the graph, {@code base} itself when free. */

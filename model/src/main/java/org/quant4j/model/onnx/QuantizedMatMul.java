@@ -57,7 +57,7 @@ public final class QuantizedMatMul {
                                    int accuracyLevel) {
         Encoding encoding = plan(name, q);
         Onnx.NodeProto matMul = g.soleConsumer(weight, "MatMul", 1);
-        long[] dims = g.initializer(weight).getDimsList().stream().mapToLong(Long::longValue).toArray();
+        long[] dims = g.dims(weight);
         long[] expected = {q.cols(), q.rows()};
         if (!Arrays.equals(dims, expected)) {
             throw new OnnxExportException(g.source() + ": MatMul weight '" + weight + "' is " + Arrays.toString(dims)

@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
-import onnx.Onnx;
 import org.quant4j.core.FloatTensor;
 import org.quant4j.core.NumberEncoding;
 import org.quant4j.core.QuantSpec;

@@ -7,8 +7,12 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Random;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 import onnx.Onnx;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -187,16 +191,9 @@ class BertOnnxExportTest {
     private static QuantizedTensor actOrder(String name, INDArray w, QuantSpec spec, Random random) {
         int rows = w.rows();
         int cols = w.columns();
-        int[] perm = new int[cols];
-        for (int i = 0; i < cols; i++) {
-            perm[i] = i;
-        }
-        for (int i = cols - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            int tmp = perm[i];
-            perm[i] = perm[j];
-            perm[j] = tmp;
-        }
+        List<Integer> order = new ArrayList<>(IntStream.range(0, cols).boxed().toList());
+        Collections.shuffle(order, random);
+        int[] perm = order.stream().mapToInt(Integer::intValue).toArray();
         INDArray permuted = Nd4j.create(w.dataType(), rows, cols);
         for (int j = 0; j < cols; j++) {
             permuted.putColumn(j, w.getColumn(perm[j]));
