@@ -14,7 +14,7 @@ import org.quant4j.model.onnx.OnnxExportException;
 
 /**
  * {@code quant4j export --format onnx --model minilm|FILE.onnx [--tokenizer tokenizer.json --pooling MODE] --in m.q4j
- * --out enc.onnx [--quantize-embeddings [int8|int8-tensor|int4|int4-asym]]}: a quantized sentence encoder as an ONNX file that
+ * --out enc.onnx [--quantize-embeddings [int8|int8-tensor|int4|int4-asym]] [--g-idx]}: a quantized sentence encoder as an ONNX file that
  * ONNX Runtime runs ({@link BertOnnxExport}), checked by ONNX Runtime against our forward before it is written.
  */
 final class OnnxExport {
@@ -31,6 +31,9 @@ final class OnnxExport {
                 .desc("with --format onnx: store the word and position tables quantized too: int8 (blocks of 128, the "
                         + "default), int8-tensor (one scale per table, as ONNX Runtime's int8 export) or int4 (blocks "
                         + "of 32)").build());
+        o.addOption(Option.builder().longOpt("g-idx")
+                .desc("with --format onnx: write GPTQ act-order weights with MatMulNBits' g_idx (4-bit only, slower "
+                        + "kernel) instead of reordered inputs").build());
         EncoderModelOptions.addTo(o);
     }
 
@@ -47,7 +50,7 @@ final class OnnxExport {
         if (!format.equals("gguf")) {
             throw new UsageException("--format must be gguf or onnx, got '" + format + "'");
         }
-        for (String onnxOnly : new String[]{"model", "tokenizer", "pooling", "quantize-embeddings"}) {
+        for (String onnxOnly : new String[]{"model", "tokenizer", "pooling", "quantize-embeddings", "g-idx"}) {
             if (cmd.hasOption(onnxOnly)) {
                 throw new UsageException("--" + onnxOnly + " goes with --format onnx (GGUF export needs only --in)");
             }
@@ -69,7 +72,7 @@ final class OnnxExport {
             throw new UsageException("--format onnx exports sentence encoders: --model minilm or FILE.onnx, not "
                     + cmd.getOptionValue("model"));
         }
-        BertOnnxExport.Options options = BertOnnxExport.Options.defaults();
+        BertOnnxExport.Options options = BertOnnxExport.Options.defaults().withGroupIndex(cmd.hasOption("g-idx"));
         if (cmd.hasOption("quantize-embeddings")) {
             String spec = cmd.getOptionValue("quantize-embeddings", "int8").toLowerCase(Locale.ROOT);
             if (!BertOnnxExport.EMBEDDING_SPECS.contains(spec)) {

@@ -11,7 +11,7 @@ import onnx.Onnx;
  * What a quantized ONNX model stores for its weights, counted from the graph rather than guessed. Dense weights:
  * those of {@code MatMulInteger} nodes (ONNX Runtime's dynamic quantization: int8/uint8 codes, per-column or
  * per-tensor scale, zero point), of {@code com.microsoft.MatMulNBits} nodes (packed codes, block scales, zero points,
- * {@code g_idx}) and int8/uint8 initializers dequantized by a {@code DequantizeLinear} feeding a MatMul (quant4j's
+ * {@code g_idx} or the index of a {@code Gather} reordering their input) and int8/uint8 initializers dequantized by a {@code DequantizeLinear} feeding a MatMul (quant4j's
  * ONNX export). Embedding tables: read through {@code Gather -> DequantizeLinear} (codes with a per-tensor scale
  * and zero point) or {@code com.microsoft.GatherBlockQuantized}. Each is counted with every byte it stores: codes,
  * scales and zero points at their ONNX element sizes (1 byte for int8/uint8, 4 for float and int32).
@@ -61,6 +61,10 @@ public record OnnxQuantizedWeights(long fileBytes, int matMulWeights, long matMu
                 elements += n;
                 bytes += storedBytes(g, node, 1) + storedBytes(g, node, 2) + storedBytes(g, node, 3)
                         + storedBytes(g, node, 4);
+                Onnx.NodeProto reorder = g.producer(node.getInput(0)); // act-order as reordered inputs
+                if (reorder != null && reorder.getOpType().equals("Gather") && g.isInitializer(reorder.getInput(1))) {
+                    bytes += storedBytes(g, reorder, 1);
+                }
             } else if (op.equals("GatherBlockQuantized")) {
                 String table = node.getInput(0);
                 requireCodes(g, node, table);

@@ -16,8 +16,12 @@ import org.quant4j.core.QuantizedTensor;
  *   <li>anything else (NF4, FP8, FP4, ternary) is refused naming the tensor: ONNX Runtime has no kernel for it.</li>
  * </ul>
  * An AWQ input scale {@code s} (the stored weight is {@code W·diag(s)}, so the layer computes
- * {@code (A / s) · dequantize(B)ᵀ}) becomes a {@code Div} of A by {@code s} before the product. Nodes after the
- * MatMul (the bias Add) are left as they are.
+ * {@code (A / s) · dequantize(B)ᵀ}) becomes a {@code Div} of A by {@code s} before the product. A GPTQ act-order
+ * tensor is written, by default, with its input features reordered ({@link ActOrderPermutation}: a {@code Gather} of
+ * A along its last axis, then MatMulNBits on consecutive groups), which runs ONNX Runtime's packed kernel at any
+ * supported width and stores packed zero points; or, when asked, with MatMulNBits' {@code g_idx} input (4 bits only,
+ * unpacked kernel, float zero points: see {@link MatMulNBitsWeight}). Nodes after the MatMul (the bias Add) are left
+ * as they are.
  */
 public final class QuantizedMatMul {
     /** How a weight was written. */
@@ -31,9 +35,9 @@ public final class QuantizedMatMul {
      *
      * @throws OnnxExportException naming the tensor when it cannot
      */
-    public static Encoding plan(String name, QuantizedTensor q) {
+    public static Encoding plan(String name, QuantizedTensor q, boolean groupIndexInput) {
         if (MatMulNBitsWeight.isGroupWise(q.spec())) {
-            MatMulNBitsWeight.of(name, q);
+            MatMulNBitsWeight.of(name, q.hasGroupIndex() && !groupIndexInput ? ActOrderPermutation.of(q).tensor() : q);
             return Encoding.MATMUL_NBITS;
         }
         if (DequantizeLinearWeight.isPerChannelOrTensor(q.spec())) {
@@ -51,11 +55,12 @@ public final class QuantizedMatMul {
      * @param name          the tensor's name, prefix of the new initializers and nodes
      * @param inputScale    AWQ's per-input-channel scale {@code [in]}, or null
      * @param accuracyLevel MatMulNBits' {@code accuracy_level} (see {@link MatMulNBitsWeight})
+     * @param groupIndexInput write an act-order tensor with MatMulNBits' {@code g_idx} instead of reordered inputs
      * @throws OnnxExportException naming the tensor when the graph or the spec does not fit
      */
     public static Encoding rewrite(OnnxGraphEditor g, String weight, String name, QuantizedTensor q, float[] inputScale,
-                                   int accuracyLevel) {
-        Encoding encoding = plan(name, q);
+                                   int accuracyLevel, boolean groupIndexInput) {
+        Encoding encoding = plan(name, q, groupIndexInput);
         Onnx.NodeProto matMul = g.soleConsumer(weight, "MatMul", 1);
         long[] dims = g.dims(weight);
         long[] expected = {q.cols(), q.rows()};
@@ -80,6 +85,17 @@ public final class QuantizedMatMul {
             a = scaled;
         }
         String prefix = g.freshName(name);
+        if (encoding == Encoding.MATMUL_NBITS && q.hasGroupIndex() && !groupIndexInput) {
+            ActOrderPermutation p = ActOrderPermutation.of(q);
+            String order = g.freshName(name + "_input_order");
+            String reordered = g.freshName(name + "_reordered_input");
+            tensors.add(OnnxTensors.ints(order, new long[]{p.order().length}, p.order()));
+            nodes.add(Onnx.NodeProto.newBuilder().setName(g.freshName(name + "_Gather")).setOpType("Gather")
+                    .addInput(a).addInput(order).addOutput(reordered)
+                    .addAttribute(OnnxTensors.intAttribute("axis", -1)).build());
+            a = reordered;
+            q = p.tensor();
+        }
         if (encoding == Encoding.MATMUL_NBITS) {
             MatMulNBitsWeight w = MatMulNBitsWeight.of(name, q);
             tensors.addAll(w.initializers(prefix));

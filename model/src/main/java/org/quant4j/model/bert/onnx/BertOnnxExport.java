@@ -28,7 +28,8 @@ import org.quant4j.model.onnx.QuantizedMatMul;
  * Writes a quantized BERT-family sentence encoder as an ONNX file that ONNX Runtime runs, with the quantized
  * weights as they are stored: the encoder's own fp32 export ({@link SentenceEncoder#onnxFile()}) is rewritten,
  * each target's MatMul taking its {@link QuantizedTensor} ({@link QuantizedMatMul}: {@code MatMulNBits} for INT
- * groups, {@code DequantizeLinear} for INT per channel; AWQ input scales as a {@code Div} of the input), every
+ * groups, act-order ones on reordered inputs; {@code DequantizeLinear} for INT per channel; AWQ input scales as a
+ * {@code Div} of the input), every
  * other parameter taking the model file's float value (bias correction and folded AWQ scales change biases and
  * LayerNorm weights), and, when asked, the word and position embedding tables quantized here and looked up by
  * {@code GatherBlockQuantized}. LayerNorm, attention, GELU and the other tables stay as they are.
@@ -59,18 +60,24 @@ public final class BertOnnxExport {
      * @param accuracyLevel MatMulNBits' {@code accuracy_level}: 0 keeps fp32 products (see MatMulNBitsWeight)
      * @param tolerance     bound on the check's max abs difference of {@code last_hidden_state}
      * @param threads       ONNX Runtime's intra-op threads for the check
+     * @param groupIndex    write GPTQ act-order tensors with MatMulNBits' {@code g_idx} rather than reordered
+     *                      inputs (see {@link QuantizedMatMul})
      */
-    public record Options(QuantSpec embeddings, int accuracyLevel, double tolerance, int threads) {
+    public record Options(QuantSpec embeddings, int accuracyLevel, double tolerance, int threads, boolean groupIndex) {
         public static Options defaults() {
-            return new Options(null, 0, DEFAULT_TOLERANCE, 2);
+            return new Options(null, 0, DEFAULT_TOLERANCE, 2, false);
         }
 
         public Options withEmbeddings(QuantSpec spec) {
-            return new Options(spec, accuracyLevel, tolerance, threads);
+            return new Options(spec, accuracyLevel, tolerance, threads, groupIndex);
         }
 
         public Options withTolerance(double bound) {
-            return new Options(embeddings, accuracyLevel, bound, threads);
+            return new Options(embeddings, accuracyLevel, bound, threads, groupIndex);
+        }
+
+        public Options withGroupIndex(boolean gIdx) {
+            return new Options(embeddings, accuracyLevel, tolerance, threads, gIdx);
         }
     }
 
@@ -137,7 +144,7 @@ public final class BertOnnxExport {
             QuantizedTable.check(EMBEDDING_TABLES.get(0), embeddingSpec);
         }
         for (Map.Entry<String, QuantizedTensor> e : model.quantizedTensors().entrySet()) {
-            QuantizedMatMul.plan(e.getKey(), e.getValue());
+            QuantizedMatMul.plan(e.getKey(), e.getValue(), options.groupIndex());
         }
         byte[] original = encoder.onnxFile();
         String source = encoder.encoder().source();
@@ -159,7 +166,8 @@ public final class BertOnnxExport {
         for (LinearTarget t : reference.targets()) {
             FloatTensor s = model.floatTensors().get(t.name() + BertQuantizedWeights.INPUT_SCALE_SUFFIX);
             QuantizedMatMul.Encoding enc = QuantizedMatMul.rewrite(g, initializers.get(t.weightName()), t.name(),
-                    model.quantizedTensors().get(t.name()), s == null ? null : s.data(), options.accuracyLevel());
+                    model.quantizedTensors().get(t.name()), s == null ? null : s.data(), options.accuracyLevel(),
+                    options.groupIndex());
             nbits += enc == QuantizedMatMul.Encoding.MATMUL_NBITS ? 1 : 0;
             dq += enc == QuantizedMatMul.Encoding.DEQUANTIZE_LINEAR ? 1 : 0;
             scales += s == null ? 0 : 1;

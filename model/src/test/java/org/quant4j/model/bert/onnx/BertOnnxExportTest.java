@@ -110,10 +110,35 @@ class BertOnnxExportTest {
 
     @Test
     void actOrderGroupsAndAwqInputScalesMatch() {
+        // act-order written on reordered inputs (the default): any width, 8 bits included
+        QuantSpec int8G128 = QuantSpec.integer(8, false, Granularity.perGroup(128));
+        BertOnnxExport.Exported x = BertOnnxExport.export(minilm, actOrderAndAwq(t -> t.layer() == 4 ? int8G128
+                : t.layer() == 0 ? INT4_G128_SYM : INT4_G128_ASYM), BertOnnxExport.Options.defaults());
+        assertThat(x.inputScales()).isEqualTo(18);
+        assertThat(x.matMulNBits()).isEqualTo(36);
+        assertThat(x.check().hiddenMaxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        Onnx.ModelProto m = OnnxGraphEditor.parse(x.onnx(), "act-order");
+        assertThat(m.getGraph().getNodeList()).filteredOn(n -> n.getName().endsWith("_Gather")).hasSize(18);
+        assertThat(m.getGraph().getNodeList()).filteredOn(n -> n.getOpType().equals("MatMulNBits"))
+                .allMatch(n -> n.getInputCount() == 4); // no g_idx input
+
+        // with MatMulNBits' g_idx instead: 4 bits only
+        BertOnnxExport.Options gIdx = BertOnnxExport.Options.defaults().withGroupIndex(true);
+        BertOnnxExport.Exported y = BertOnnxExport.export(minilm, actOrderAndAwq(t -> t.layer() == 0 ? INT4_G128_SYM
+                : INT4_G128_ASYM), gIdx);
+        assertThat(y.check().hiddenMaxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(OnnxGraphEditor.parse(y.onnx(), "g_idx").getGraph().getNodeList())
+                .filteredOn(n -> n.getOpType().equals("MatMulNBits") && n.getInputCount() == 5).hasSize(18);
+        assertThatThrownBy(() -> BertOnnxExport.export(minilm, actOrderAndAwq(t -> int8G128), gIdx))
+                .isInstanceOf(OnnxExportException.class)
+                .hasMessageContaining("'encoder.layer.0.attention.self.query'").hasMessageContaining("4-bit weights only");
+    }
+
+    /** Even layers GPTQ act-order layout with {@code spec(target)}, odd layers AWQ-style int4 with input scales. */
+    private static QuantizedModel actOrderAndAwq(Function<LinearTarget, QuantSpec> spec) {
         BertEncoder e = minilm.encoder();
         QuantizedModel.Builder b = floats(QuantizedModel.builder());
         Random random = new Random(17);
-        int scaled = 0;
         for (LinearTarget t : e.targets()) {
             INDArray w = e.weight(t.name());
             if (t.layer() % 2 == 1) { // AWQ: W·diag(s) stored, s kept as <target>/input_scale
@@ -123,15 +148,11 @@ class BertOnnxExportTest {
                 }
                 b.addQuantized(t.name(), Quantizer.quantize(t.name(), w.mulRowVector(Nd4j.create(s)), INT4_G128_ASYM));
                 b.addFloat(t.name() + BertQuantizedWeights.INPUT_SCALE_SUFFIX, new FloatTensor(new long[]{s.length}, s));
-                scaled++;
             } else {
-                b.addQuantized(t.name(), actOrder(t.name(), w, t.layer() == 0 ? INT4_G128_SYM : INT4_G128_ASYM, random));
+                b.addQuantized(t.name(), actOrder(t.name(), w, spec.apply(t), random));
             }
         }
-        BertOnnxExport.Exported x = BertOnnxExport.export(minilm, b.build(), BertOnnxExport.Options.defaults());
-        assertThat(x.inputScales()).isEqualTo(scaled).isEqualTo(18);
-        assertThat(x.matMulNBits()).isEqualTo(36);
-        assertThat(x.check().hiddenMaxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        return b.build();
     }
 
     @Test
