@@ -34,7 +34,8 @@ import org.quant4j.core.QuantizedTensor;
  * "Only 4b and 8b quantization is supported"); {@code block_size} a power of two ≥ 16; a group index or fractional
  * zero points with 4 bits only (the unpacked path is 4-bit only). With a group index, packed uint8 zero points
  * gave wrong products (max error 6.9 on outputs of 11) while float zero points were exact, so act-order tensors
- * carry their integer zero points as floats (exact: small integers).
+ * written with {@code g_idx} carry their integer zero points as floats (exact: small integers). By default act-order
+ * tensors are not written so but on reordered inputs ({@link ActOrderPermutation}, {@link QuantizedMatMul}).
  *
  * <p>{@code accuracy_level} 0 (the default here) computes in fp32 from the dequantized blocks; 4 lets the CPU
  * kernel quantize A to int8 per block and run an int8 dot product — faster, but in the same measurement it
