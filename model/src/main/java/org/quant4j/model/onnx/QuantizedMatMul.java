@@ -60,7 +60,10 @@ public final class QuantizedMatMul {
      */
     public static Encoding rewrite(OnnxGraphEditor g, String weight, String name, QuantizedTensor q, float[] inputScale,
                                    int accuracyLevel, boolean groupIndexInput) {
-        Encoding encoding = plan(name, q, groupIndexInput);
+        ActOrderPermutation reorder = q.hasGroupIndex() && !groupIndexInput && MatMulNBitsWeight.isGroupWise(q.spec())
+                ? ActOrderPermutation.of(q) : null;
+        QuantizedTensor written = reorder == null ? q : reorder.tensor();
+        Encoding encoding = plan(name, written, groupIndexInput);
         Onnx.NodeProto matMul = g.soleConsumer(weight, "MatMul", 1);
         long[] dims = g.dims(weight);
         long[] expected = {q.cols(), q.rows()};
@@ -73,36 +76,19 @@ public final class QuantizedMatMul {
         List<Onnx.TensorProto> tensors = new ArrayList<>();
         String a = matMul.getInput(0);
         if (inputScale != null) {
-            if (inputScale.length != q.cols()) {
-                throw new OnnxExportException("input scale of '" + name + "' has " + inputScale.length
-                        + " values, the weight " + q.cols() + " inputs");
-            }
-            String scale = g.freshName(name + "_input_scale");
-            String scaled = g.freshName(name + "_scaled_input");
-            tensors.add(OnnxTensors.floats(scale, new long[]{inputScale.length}, inputScale));
-            nodes.add(Onnx.NodeProto.newBuilder().setName(g.freshName(name + "_Div")).setOpType("Div")
-                    .addInput(a).addInput(scale).addOutput(scaled).build());
-            a = scaled;
+            a = divide(g, name, a, inputScale, Math.toIntExact(q.cols()), nodes, tensors);
+        }
+        if (reorder != null) {
+            a = gather(g, name, a, reorder.order(), nodes, tensors);
         }
         String prefix = g.freshName(name);
-        if (encoding == Encoding.MATMUL_NBITS && q.hasGroupIndex() && !groupIndexInput) {
-            ActOrderPermutation p = ActOrderPermutation.of(q);
-            String order = g.freshName(name + "_input_order");
-            String reordered = g.freshName(name + "_reordered_input");
-            tensors.add(OnnxTensors.ints(order, new long[]{p.order().length}, p.order()));
-            nodes.add(Onnx.NodeProto.newBuilder().setName(g.freshName(name + "_Gather")).setOpType("Gather")
-                    .addInput(a).addInput(order).addOutput(reordered)
-                    .addAttribute(OnnxTensors.intAttribute("axis", -1)).build());
-            a = reordered;
-            q = p.tensor();
-        }
         if (encoding == Encoding.MATMUL_NBITS) {
-            MatMulNBitsWeight w = MatMulNBitsWeight.of(name, q);
+            MatMulNBitsWeight w = MatMulNBitsWeight.of(name, written);
             tensors.addAll(w.initializers(prefix));
             nodes.add(w.node(g.freshName(name + "_MatMulNBits"), a, matMul.getOutput(0), prefix, accuracyLevel));
             g.requireOpset(MatMulNBitsWeight.DOMAIN, 1);
         } else {
-            DequantizeLinearWeight w = DequantizeLinearWeight.of(name, q);
+            DequantizeLinearWeight w = DequantizeLinearWeight.of(name, written);
             tensors.addAll(w.initializers(prefix));
             String dequantized = g.freshName(prefix + "_dequantized");
             nodes.add(w.node(g.freshName(name + "_DequantizeLinear"), prefix, dequantized));
@@ -113,5 +99,32 @@ public final class QuantizedMatMul {
         g.replace(matMul, nodes);
         g.removeIfUnused(weight);
         return encoding;
+    }
+
+    /** {@code a / s} (AWQ's input scale); returns the new input's name. */
+    private static String divide(OnnxGraphEditor g, String name, String a, float[] s, int inputs,
+                                 List<Onnx.NodeProto> nodes, List<Onnx.TensorProto> tensors) {
+        if (s.length != inputs) {
+            throw new OnnxExportException("input scale of '" + name + "' has " + s.length + " values, the weight "
+                    + inputs + " inputs");
+        }
+        String scale = g.freshName(name + "_input_scale");
+        String scaled = g.freshName(name + "_scaled_input");
+        tensors.add(OnnxTensors.floats(scale, new long[]{s.length}, s));
+        nodes.add(Onnx.NodeProto.newBuilder().setName(g.freshName(name + "_Div")).setOpType("Div")
+                .addInput(a).addInput(scale).addOutput(scaled).build());
+        return scaled;
+    }
+
+    /** {@code a[..., order]}: the input features in the order of the reordered weight; returns the new input's name. */
+    private static String gather(OnnxGraphEditor g, String name, String a, int[] order, List<Onnx.NodeProto> nodes,
+                                 List<Onnx.TensorProto> tensors) {
+        String indices = g.freshName(name + "_input_order");
+        String reordered = g.freshName(name + "_reordered_input");
+        tensors.add(OnnxTensors.ints(indices, new long[]{order.length}, order));
+        nodes.add(Onnx.NodeProto.newBuilder().setName(g.freshName(name + "_Gather")).setOpType("Gather")
+                .addInput(a).addInput(indices).addOutput(reordered)
+                .addAttribute(OnnxTensors.intAttribute("axis", -1)).build());
+        return reordered;
     }
 }
