@@ -26,9 +26,9 @@ import org.quant4j.model.data.SotuCorpus;
 
 /**
  * {@code quant4j eval --model minilm | FILE.onnx --tokenizer tokenizer.json}: sentence-embedding fidelity of a
- * sentence encoder's models to fp32, on held-out SOTU sentences or the user's {@code --text FILE}. Rows: fp32; an
- * ONNX Runtime int8 peer (a user's encoder: {@code --peer FILE.onnx}; minilm: its langchain4j twin, unless
- * {@code --quantized} is given); with {@code --quantized}, that model file's row; with {@code --table}: also every method and width of
+ * sentence encoder's models to fp32, on held-out SOTU sentences or the user's {@code --text FILE}. Rows: fp32; for
+ * minilm without {@code --quantized}, its ONNX Runtime int8 twin; each {@code --peer FILE.onnx} (repeatable: ONNX
+ * Runtime's int8 export of a user's encoder, quant4j's {@code export --format onnx} files) run by ONNX Runtime; with {@code --quantized}, that model file's row; with {@code --table}: also every method and width of
  * {@link EncoderPtqTable}. Rows are printed as a Markdown table as they finish, and with {@code --out} also written as
  * a report (rewritten after every row).
  */
@@ -66,9 +66,6 @@ final class EncoderEval {
             }
         }
         boolean builtIn = EncoderModelOptions.builtIn(cmd);
-        if (builtIn && cmd.hasOption("peer")) {
-            throw new UsageException("--peer is for --model FILE.onnx; minilm's peer is its ONNX Runtime int8 twin");
-        }
         List<EncoderPtqTable.Entry> entries;
         try {
             entries = table ? EncoderPtqTable.plan(list(cmd, "methods", EncoderPtqTable.DEFAULT_METHODS, s -> s),
@@ -81,9 +78,13 @@ final class EncoderEval {
         Supplier<SentenceEncoder> loader = EncoderModelOptions.loader(cmd);
         Path quantizedFile = cmd.hasOption("quantized") ? Path.of(cmd.getOptionValue("quantized")) : null;
         QuantizedModel quantized = quantizedFile == null ? null : ModelFileReader.read(quantizedFile);
-        Path peerFile = cmd.hasOption("peer") ? Path.of(cmd.getOptionValue("peer")) : null;
-        if (peerFile != null && !Files.isRegularFile(peerFile)) {
-            throw new UsageException("--peer " + peerFile + ": no such file (an ONNX Runtime int8 export of the model)");
+        List<Path> peerFiles = new ArrayList<>();
+        for (String peer : cmd.hasOption("peer") ? cmd.getOptionValues("peer") : new String[0]) {
+            Path peerFile = Path.of(peer);
+            if (!Files.isRegularFile(peerFile)) {
+                throw new UsageException("--peer " + peerFile + ": no such file (an ONNX export of the model)");
+            }
+            peerFiles.add(peerFile);
         }
         EncoderTextOptions.Texts texts = EncoderTextOptions.read(cmd, sentences, true);
         String modelName = EncoderModelOptions.name(cmd);
@@ -110,11 +111,12 @@ final class EncoderEval {
                 ? new EncoderEvalReport(Path.of(cmd.getOptionValue("out")), modelName, settings) : null;
         out.print(EncoderEvalRow.markdownHeader());
         emit(eval.fp32Row(), out, report);
-        if (peerFile != null) {
-            emit(eval.ortInt8Row(Files.readAllBytes(peerFile), peerFile.toString(), threads), out, report);
-        } else if (builtIn && quantized == null) {
+        if (builtIn && quantized == null) {
             emit(eval.ortInt8Row(MiniLm.readAllBytes(MiniLm.INT8_ONNX_RESOURCE), MiniLm.INT8_ONNX_RESOURCE, threads),
                     out, report);
+        }
+        for (Path peerFile : peerFiles) {
+            emit(eval.ortInt8Row(Files.readAllBytes(peerFile), peerFile.toString(), threads), out, report);
         }
         if (quantized != null) {
             emit(eval.quantizedRow(quantized, Files.size(quantizedFile), Double.NaN), out, report);

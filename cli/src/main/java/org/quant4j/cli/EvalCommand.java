@@ -53,7 +53,8 @@ final class EvalCommand implements Command {
         o.addOption(Option.builder().longOpt("gen-tokens").hasArg().argName("N")
                 .desc("decoders: tokens per greedy generation (default 256)").build());
         o.addOption(Option.builder().longOpt("peer").hasArg().argName("FILE.onnx")
-                .desc("with --model FILE.onnx: an ONNX Runtime int8 export of the same model, shown as a row").build());
+                .desc("encoders: an ONNX export of the same model run by ONNX Runtime (its int8 export, quant4j export "
+                        + "--format onnx), shown as a row; repeatable").build());
         o.addOption(Option.builder().longOpt("threads").hasArg().argName("T")
                 .desc("encoders: ONNX Runtime threads for the int8 peer (default: the cores)").build());
         o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR")

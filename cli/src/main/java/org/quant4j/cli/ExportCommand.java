@@ -18,7 +18,8 @@ import org.quant4j.core.io.gguf.GgufExport;
 
 /**
  * {@code quant4j export --in model.q4j --out model.gguf [--requantize q8_0|q5_0|q5_1|q4_0|q4_1|f16|f32]}: writes a
- * quant4j model file as GGUF ({@link GgufExport}). Tensors whose grid is a ggml type are converted exactly;
+ * quant4j model file as GGUF ({@link GgufExport}); {@code --format onnx} writes a quantized sentence encoder as ONNX
+ * instead ({@link OnnxExport}). Tensors whose grid is a ggml type are converted exactly;
  * the others are refused unless {@code --requantize} names the type to re-quantize them into.
  */
 final class ExportCommand implements Command {
@@ -34,7 +35,8 @@ final class ExportCommand implements Command {
 
     @Override
     public String summary() {
-        return "write a quant4j model file as GGUF (exact Q8_0/Q5_x/Q4_x where the grids match)";
+        return "write a quant4j model file as GGUF (exact Q8_0/Q5_x/Q4_x where the grids match) or, for a sentence "
+                + "encoder, as ONNX that ONNX Runtime runs (--format onnx)";
     }
 
     @Override
@@ -51,6 +53,9 @@ final class ExportCommand implements Command {
                 .desc("general.architecture (default quant4j)").build());
         o.addOption(Option.builder().longOpt("name").hasArg().argName("NAME")
                 .desc("general.name (default: the model's source)").build());
+        o.addOption(Option.builder().longOpt("format").hasArg().argName("gguf|onnx")
+                .desc("gguf (default) or onnx: a sentence encoder ONNX Runtime runs (see --model)").build());
+        OnnxExport.addTo(o);
         return o;
     }
 
@@ -58,6 +63,9 @@ final class ExportCommand implements Command {
     public int run(CommandLine cmd, PrintStream out) throws Exception {
         if (!cmd.getArgList().isEmpty()) {
             throw new UsageException("unexpected arguments " + cmd.getArgList());
+        }
+        if (OnnxExport.selected(cmd)) {
+            return OnnxExport.run(cmd, out);
         }
         GgufExport.Options options = GgufExport.Options.defaults();
         if (cmd.hasOption("requantize")) {

@@ -89,15 +89,23 @@ public final class EncoderEvaluation {
     }
 
     /**
-     * An ONNX Runtime int8 export of the same model (e.g. {@link MiniLm#INT8_ONNX_RESOURCE}): bits per weight counted
-     * from its graph over its {@code MatMulInteger} weights ({@link OnnxQuantizedWeights}); model bytes are the
-     * .onnx size, which also holds uint8 embedding tables (ours keep them fp32).
+     * An ONNX export of the same model run by ONNX Runtime: ONNX Runtime's own int8 export (e.g.
+     * {@link MiniLm#INT8_ONNX_RESOURCE}, row {@code ort-int8}) or any other quantized export, such as quant4j's
+     * {@code quant4j export --format onnx} (row {@code onnx}). Bits per weight are counted from its graph over its
+     * quantized dense weights ({@link OnnxQuantizedWeights}: MatMulInteger, MatMulNBits, DequantizeLinear); model
+     * bytes are the .onnx size, which also holds its embedding tables (quantized or not).
      *
      * @param threads ONNX Runtime intra-op threads
      */
     public EncoderEvalRow ortInt8Row(byte[] onnx, String source, int threads) {
         OnnxQuantizedWeights census = OnnxQuantizedWeights.count(onnx, source);
         EmbeddingFidelity.Result r = reference.compare(fp32.embedWithOnnxRuntime(onnx, source, sentences, threads));
+        if (!census.weightOps().containsKey("MatMulInteger")) {
+            return new EncoderEvalRow("onnx", "ONNX export " + census.weightOps(), census.matMulBitsPerWeight(),
+                    census.fileBytes(), r.meanCosine(), r.minCosine(), r.top1Agreement(), Double.NaN,
+                    String.format(Locale.ROOT, "%s: %d quantized dense weights; quantized embedding tables %,d bytes",
+                            source, census.matMulWeights(), census.embeddingBytes()));
+        }
         return new EncoderEvalRow("ort-int8", "int8 per column (ORT dynamic)", census.matMulBitsPerWeight(),
                 census.fileBytes(), r.meanCosine(), r.minCosine(), r.top1Agreement(), Double.NaN,
                 String.format(Locale.ROOT, "%d MatMulInteger weights; embeddings uint8 per tensor (%,d bytes) "

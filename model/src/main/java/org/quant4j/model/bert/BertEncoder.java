@@ -63,6 +63,7 @@ public final class BertEncoder {
     private final List<LinearTarget> targets;
     private final Map<String, Linear> linearsByName = new LinkedHashMap<>();
     private final Map<String, Parameter> parameters = new LinkedHashMap<>();
+    private final Map<String, String> onnxInitializers;
 
     private BertEncoder(String source, BertWeights w, SortedMap<String, Integer> onnxOps) {
         this.source = source;
@@ -73,6 +74,7 @@ public final class BertEncoder {
         this.tokenTypeEmbeddings = w.tokenTypeEmbeddings();
         this.embeddingNorm = w.embeddingNorm();
         this.layers = List.copyOf(w.layers());
+        this.onnxInitializers = Collections.unmodifiableMap(new LinkedHashMap<>(w.initializers()));
         List<LinearTarget> list = new ArrayList<>();
         addMatrix("embeddings.word_embeddings.weight", wordEmbeddings);
         addMatrix("embeddings.position_embeddings.weight", positionEmbeddings);
@@ -165,6 +167,15 @@ public final class BertEncoder {
     /** PyTorch {@code state_dict} names of every parameter, in model order. */
     public List<String> parameterNames() {
         return List.copyOf(parameters.keySet());
+    }
+
+    /**
+     * The ONNX initializer each parameter was read from ({@link #parameterNames()} -> initializer name), so a
+     * writer can put new values back into the same graph. A dense weight's initializer is the MatMul operand
+     * {@code [in, out]}, the transpose of {@link #weight}; every other parameter has the same values in both.
+     */
+    public Map<String, String> onnxInitializers() {
+        return onnxInitializers;
     }
 
     /**

@@ -3,6 +3,7 @@ package org.quant4j.model.bert;
 import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -43,6 +44,8 @@ final class BertGraphReader {
     private static final List<Long> KEY_PERM = List.of(0L, 2L, 3L, 1L);
 
     private final OnnxGraph g;
+    /** PyTorch parameter name -> the initializer it was read from, in model order. */
+    private final Map<String, String> initializers = new LinkedHashMap<>();
     private int hidden;
     private int heads = -1;
     private int headDim = -1;
@@ -74,6 +77,7 @@ final class BertGraphReader {
         hidden = (int) wordDims[1];
         INDArray word = matrix(wordGather.getInput(0), wordDims);
         INDArray type = matrix(typeGather.getInput(0), requireDims(typeGather.getInput(0), -1, hidden));
+        bind("embeddings.word_embeddings.weight", wordGather.getInput(0));
 
         // word + type + position, in any order of the two Adds.
         String sum = wordGather.getOutput(0);
@@ -96,6 +100,8 @@ final class BertGraphReader {
         }
         requirePositionIds(positionGather.getInput(1));
         INDArray position = matrix(positionGather.getInput(0), requireDims(positionGather.getInput(0), -1, hidden));
+        bind("embeddings.position_embeddings.weight", positionGather.getInput(0));
+        bind("embeddings.token_type_embeddings.weight", typeGather.getInput(0));
         Norm embeddingNorm = layerNorm(sum, "embeddings.LayerNorm");
 
         List<BertLayer> layers = new ArrayList<>();
@@ -115,7 +121,7 @@ final class BertGraphReader {
         }
         BertConfig config = new BertConfig((int) wordDims[0], hidden, layers.size(), heads, headDim, intermediate,
                 (int) position.rows(), (int) type.rows(), attentionDivisor, maskValue, geluDivisor);
-        return new BertWeights(config, word, position, type, embeddingNorm.norm, layers);
+        return new BertWeights(config, word, position, type, embeddingNorm.norm, layers, initializers);
     }
 
     private Onnx.NodeProto embeddingGather(String input) {
@@ -343,6 +349,8 @@ final class BertGraphReader {
         String gamma = initializerOperand(scale, where);
         Onnx.NodeProto shift = single(scale.getOutput(0), "Add", where);
         String beta = initializerOperand(shift, where);
+        bind(name + ".weight", gamma);
+        bind(name + ".bias", beta);
         LayerNorm norm = new LayerNorm(name, row(gamma, hidden), row(beta, hidden), eps);
         return new Norm(norm, shift.getOutput(0));
     }
@@ -482,8 +490,16 @@ final class BertGraphReader {
         String name = LinearTarget.moduleName(index, role);
         // ONNX MatMul computes x · B with B = [in, out]; the target layout is W = Bᵀ = [out, in].
         INDArray weight = matrix(w, dims).transpose().dup('c');
-        INDArray bias = row(initializerOperand(biasAdd, name + " bias"), out);
+        String b = initializerOperand(biasAdd, name + " bias");
+        INDArray bias = row(b, out);
+        bind(name + ".weight", w);
+        bind(name + ".bias", b);
         return new Linear(new LinearTarget(name, index, role, out, in), weight, bias);
+    }
+
+    /** Records the initializer a parameter was read from. */
+    private void bind(String parameter, String initializer) {
+        initializers.put(parameter, initializer);
     }
 
     private long[] requireDims(String tensor, long rows, long cols) {
