@@ -17,14 +17,14 @@ import org.quant4j.core.io.gguf.GgmlType;
 import org.quant4j.core.io.gguf.GgufExport;
 
 /**
- * {@code quant4j export --in model.q4j --out model.gguf [--requantize q8_0|q5_0|q5_1|q4_0|q4_1|f16|f32]}: writes a
+ * {@code quant4j export --in model.q4j --out model.gguf [--requantize TYPE]} (any ggml type with a codec): writes a
  * quant4j model file as GGUF ({@link GgufExport}); {@code --format onnx} writes a quantized sentence encoder as ONNX
  * instead ({@link OnnxExport}). Tensors whose grid is a ggml type are converted exactly;
  * the others are refused unless {@code --requantize} names the type to re-quantize them into.
  */
 final class ExportCommand implements Command {
-    private static final List<GgmlType> REQUANTIZE = List.of(GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q5_1,
-            GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.F16, GgmlType.F32);
+    private static final List<GgmlType> REQUANTIZE = java.util.Arrays.stream(GgmlType.values())
+            .filter(GgmlType::hasCodec).toList();
     private static final String TYPES = String.join(", ",
             REQUANTIZE.stream().map(t -> t.name().toLowerCase(Locale.ROOT)).toList());
 
@@ -48,7 +48,7 @@ final class ExportCommand implements Command {
                 .desc("the GGUF file to write (replaced atomically)").build());
         o.addOption(Option.builder().longOpt("requantize").hasArg().argName("TYPE")
                 .desc("re-quantize tensors without an exact GGUF type from their dequantized values into TYPE:"
-                        + " q8_0, q5_0, q5_1, q4_0, q4_1, f16 or f32 (default: refuse them)").build());
+                        + " one of " + TYPES + " (default: refuse them)").build());
         o.addOption(Option.builder().longOpt("arch").hasArg().argName("NAME")
                 .desc("general.architecture (default quant4j)").build());
         o.addOption(Option.builder().longOpt("name").hasArg().argName("NAME")
@@ -56,6 +56,7 @@ final class ExportCommand implements Command {
         o.addOption(Option.builder().longOpt("format").hasArg().argName("gguf|onnx")
                 .desc("gguf (default) or onnx: a sentence encoder ONNX Runtime runs (see --model)").build());
         OnnxExport.addTo(o);
+        DecoderGgufExport.addTo(o);
         return o;
     }
 
@@ -66,6 +67,12 @@ final class ExportCommand implements Command {
         }
         if (OnnxExport.selected(cmd)) {
             return OnnxExport.run(cmd, out);
+        }
+        if (DecoderGgufExport.selected(cmd)) {
+            return DecoderGgufExport.run(cmd, out);
+        }
+        if (cmd.hasOption("mix")) {
+            throw new UsageException("--mix goes with --model FILE.gguf (the decoder that was quantized)");
         }
         GgufExport.Options options = GgufExport.Options.defaults();
         if (cmd.hasOption("requantize")) {
@@ -98,7 +105,7 @@ final class ExportCommand implements Command {
         return Main.OK;
     }
 
-    private static GgmlType requantizeType(String value) {
+    static GgmlType requantizeType(String value) {
         for (GgmlType t : REQUANTIZE) {
             if (t.name().equalsIgnoreCase(value.trim())) {
                 return t;

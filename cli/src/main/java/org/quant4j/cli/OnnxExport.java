@@ -51,7 +51,7 @@ final class OnnxExport {
             throw new UsageException("--format must be gguf or onnx, got '" + format + "'");
         }
         for (String onnxOnly : new String[]{"model", "tokenizer", "pooling", "quantize-embeddings", "g-idx"}) {
-            if (cmd.hasOption(onnxOnly)) {
+            if (cmd.hasOption(onnxOnly) && !(onnxOnly.equals("model") && DecoderGgufExport.selected(cmd))) {
                 throw new UsageException("--" + onnxOnly + " goes with --format onnx (GGUF export needs only --in)");
             }
         }

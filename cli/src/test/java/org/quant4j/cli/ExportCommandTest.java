@@ -82,7 +82,7 @@ class ExportCommandTest {
     @Test
     void usageErrors() throws Exception {
         Path in = modelFile(false);
-        Launcher.Result bad = run("export", "--in", in.toString(), "--out", dir.resolve("x.gguf").toString(), "--requantize", "q4_k");
+        Launcher.Result bad = run("export", "--in", in.toString(), "--out", dir.resolve("x.gguf").toString(), "--requantize", "iq2_xxs");
         assertThat(bad.code()).isEqualTo(Main.USAGE);
         assertThat(bad.err()).contains("--requantize must be one of");
         Launcher.Result missing = run("export", "--in", in.toString());
