@@ -87,7 +87,7 @@ public final class ModelWeights {
         weights.forEach((t, w) -> model.setWeight(t, Nd4j.create(w, t.shape(), 'c')));
         others.forEach((name, p) -> {
             FloatTensor f = file.floatTensors().get(name);
-            p.assign(Nd4j.create(f.data(), f.shape(), 'c').castTo(p.dataType()));
+            model.setOtherParameter(name, Nd4j.create(f.data(), f.shape(), 'c'));
         });
         return new Applied(weights.size() - claq, claq, others.size(), inputScales);
     }

@@ -66,6 +66,18 @@ public interface QuantizableModel {
      */
     Map<String, ScaledTarget> applyScales(int block, Map<String, float[]> scales);
 
+    /**
+     * Overwrites one of {@link #otherParameters()} (same shape). The default assigns into the array that map holds,
+     * right for models whose map holds their live arrays; models that hand out copies override it.
+     */
+    default void setOtherParameter(String name, INDArray value) {
+        INDArray p = otherParameters().get(name);
+        if (p == null) {
+            throw new org.quant4j.core.QuantizationException(name() + " has no parameter '" + name + "' besides its targets");
+        }
+        p.assign(value.reshape(p.shape()).castTo(p.dataType()));
+    }
+
     /** The error for calibration data of another kind than {@link #calibrationKind()}, naming both. */
     static org.quant4j.core.QuantizationException wrongCalibration(QuantizableModel model, CalibrationInput data) {
         return new org.quant4j.core.QuantizationException(model.name() + " calibrates on " + model.calibrationKind()

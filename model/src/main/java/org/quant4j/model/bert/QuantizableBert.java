@@ -122,6 +122,11 @@ public final class QuantizableBert implements QuantizableModel {
     }
 
     @Override
+    public void setOtherParameter(String name, INDArray value) {
+        encoder.setParameter(name, value);
+    }
+
+    @Override
     public CalibrationPass open(CalibrationInput data) {
         if (!(data instanceof TextCalibration text) || tokenizer == null) {
             throw QuantizableModel.wrongCalibration(this, data);

@@ -113,6 +113,11 @@ public final class QuantizableLlama implements QuantizableModel {
     }
 
     @Override
+    public void setOtherParameter(String name, INDArray value) {
+        decoder.setParameter(name, value);
+    }
+
+    @Override
     public CalibrationPass open(CalibrationInput data) {
         if (data instanceof TextCalibration text && tokenizer != null) {
             return new Pass(tokenize(text));
