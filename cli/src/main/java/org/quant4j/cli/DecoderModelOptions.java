@@ -53,14 +53,26 @@ final class DecoderModelOptions {
         return new Decoder(file.getFileName().toString(), GgufDecoders.load(file), LlamaTokenizer.read(file));
     }
 
-    /** The decoder with the weights of {@code --quantized FILE}, or null without the option. */
+    /** A fresh copy of the decoder with the weights of {@code --quantized FILE}, or null without the option. */
     static LlamaDecoder quantized(CommandLine cmd) throws IOException {
         if (!cmd.hasOption("quantized")) {
             return null;
         }
         QuantizedModel file = ModelFileReader.read(Path.of(cmd.getOptionValue("quantized")));
         Decoder d = load(cmd);
-        ModelWeights.apply(file, QuantizableLlama.of(d.name(), d.model()));
+        applyQuantized(file, d);
         return d.model();
+    }
+
+    /** Loads {@code --quantized FILE}'s weights into {@code d} when the option is given; returns {@code d}'s model. */
+    static LlamaDecoder withQuantized(CommandLine cmd, Decoder d) throws IOException {
+        if (cmd.hasOption("quantized")) {
+            applyQuantized(ModelFileReader.read(Path.of(cmd.getOptionValue("quantized"))), d);
+        }
+        return d.model();
+    }
+
+    private static void applyQuantized(QuantizedModel file, Decoder d) {
+        ModelWeights.apply(file, QuantizableLlama.of(d.name(), d.model()));
     }
 }

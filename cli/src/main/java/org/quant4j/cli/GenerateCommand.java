@@ -41,7 +41,7 @@ final class GenerateCommand implements Command {
             throw new UsageException("--tokens must be at least 1, got " + n);
         }
         DecoderModelOptions.Decoder d = DecoderModelOptions.load(cmd);
-        LlamaDecoder model = cmd.hasOption("quantized") ? DecoderModelOptions.quantized(cmd) : d.model();
+        LlamaDecoder model = DecoderModelOptions.withQuantized(cmd, d);
         int[] prompt = d.tokenizer().encode(cmd.getOptionValue("prompt"), true, false);
         if (prompt.length + n > model.config().contextLength()) {
             throw new UsageException("the prompt (" + prompt.length + " tokens) and --tokens " + n + " exceed the model's "

@@ -78,6 +78,21 @@ public interface QuantizableModel {
         p.assign(value.reshape(p.shape()).castTo(p.dataType()));
     }
 
+    /**
+     * The parameters named {@code names} (in that order) except {@code targetWeights}, read by {@code read}: what
+     * {@link #otherParameters()} returns for a model whose parameters are named.
+     */
+    static Map<String, INDArray> parametersExcept(List<String> names, java.util.Set<String> targetWeights,
+                                                  java.util.function.Function<String, INDArray> read) {
+        Map<String, INDArray> out = new java.util.LinkedHashMap<>();
+        for (String p : names) {
+            if (!targetWeights.contains(p)) {
+                out.put(p, read.apply(p));
+            }
+        }
+        return out;
+    }
+
     /** The error for calibration data of another kind than {@link #calibrationKind()}, naming both. */
     static org.quant4j.core.QuantizationException wrongCalibration(QuantizableModel model, CalibrationInput data) {
         return new org.quant4j.core.QuantizationException(model.name() + " calibrates on " + model.calibrationKind()

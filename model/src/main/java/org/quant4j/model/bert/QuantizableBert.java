@@ -112,13 +112,7 @@ public final class QuantizableBert implements QuantizableModel {
     @Override
     public Map<String, INDArray> otherParameters() {
         Set<String> weights = linears.values().stream().map(LinearTarget::weightName).collect(Collectors.toSet());
-        Map<String, INDArray> out = new LinkedHashMap<>();
-        for (String p : encoder.parameterNames()) {
-            if (!weights.contains(p)) {
-                out.put(p, encoder.parameter(p));
-            }
-        }
-        return out;
+        return QuantizableModel.parametersExcept(encoder.parameterNames(), weights, encoder::parameter);
     }
 
     @Override

@@ -85,6 +85,10 @@ public final class LlamaDecoder {
         return List.copyOf(params.keySet());
     }
 
+    public boolean hasParameter(String name) {
+        return params.containsKey(name);
+    }
+
     /** A parameter (the decoder's own array: changes show in the forward). */
     public INDArray parameter(String name) {
         INDArray p = params.get(name);

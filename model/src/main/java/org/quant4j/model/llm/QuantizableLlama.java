@@ -88,12 +88,12 @@ public final class QuantizableLlama implements QuantizableModel {
 
     @Override
     public INDArray bias(QuantTarget t) {
-        return decoder.parameterNames().contains(t.name() + ".bias") ? decoder.parameter(t.name() + ".bias").dup() : null;
+        return decoder.hasParameter(t.name() + ".bias") ? decoder.parameter(t.name() + ".bias").dup() : null;
     }
 
     @Override
     public void setBias(QuantTarget t, INDArray bias) {
-        if (!decoder.parameterNames().contains(t.name() + ".bias")) {
+        if (!decoder.hasParameter(t.name() + ".bias")) {
             throw new QuantizationException(decoder.source() + ": target '" + t.name() + "' has no bias");
         }
         decoder.setParameter(t.name() + ".bias", bias);
@@ -101,15 +101,9 @@ public final class QuantizableLlama implements QuantizableModel {
 
     @Override
     public Map<String, INDArray> otherParameters() {
-        Map<String, INDArray> out = new LinkedHashMap<>();
         java.util.Set<String> weights = new java.util.HashSet<>();
-        blocks.forEach(b -> b.groups().forEach(g -> g.targets().forEach(t -> weights.add(t.name() + ".weight"))));
-        for (String p : decoder.parameterNames()) {
-            if (!weights.contains(p)) {
-                out.put(p, decoder.parameter(p));
-            }
-        }
-        return out;
+        targets().forEach(t -> weights.add(t.name() + ".weight"));
+        return QuantizableModel.parametersExcept(decoder.parameterNames(), weights, decoder::parameter);
     }
 
     @Override
